@@ -1,0 +1,46 @@
+// swift-tools-version:6.0
+// Loom: one SwiftPM target per layer; dependencies point one way:
+// Core <- Kernels <- Formats <- Tokenizers <- Models <- (Generation, Adapters) <- C ABI <- CLI.
+import PackageDescription
+
+// Kernels are hot loops: unchecked arithmetic pays there in release builds (see notes).
+let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "Loom",
+    products: [
+        // The only dynamic product: libloom.so with the C ABI of include/loom.h.
+        .library(name: "loom", type: .dynamic, targets: ["LoomC"]),
+        // SwiftPM cannot name two products "loom"; installed as the `loom` command.
+        .executable(name: "loom-cli", targets: ["LoomCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "CLoomSupport"),
+        .target(name: "LoomCore", dependencies: ["CLoomSupport"]),
+        .target(name: "LoomKernels", dependencies: ["LoomCore"], swiftSettings: kernelFlags),
+        .target(name: "LoomFormats", dependencies: ["LoomCore", "LoomKernels"]),
+        .target(name: "LoomTokenizers", dependencies: ["LoomCore", "LoomFormats"]),
+        .target(name: "LoomModels", dependencies: ["LoomCore", "LoomKernels", "LoomFormats", "LoomTokenizers"]),
+        .target(
+            name: "LoomC",
+            dependencies: ["LoomCore", "LoomFormats", "LoomTokenizers", "LoomModels", "CLoomSupport"],
+            linkerSettings: [
+                // A self-contained .so: the Swift runtime is linked in statically, and only the
+                // loom_* C symbols are exported (Sources/LoomC/exports.map).
+                .unsafeFlags(["-static-stdlib", "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/LoomC/exports.map"]),
+            ]
+        ),
+        .executableTarget(
+            name: "LoomCLI",
+            dependencies: ["LoomModels", "LoomTokenizers", "LoomFormats", "LoomCore",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "LoomKernelsTests", dependencies: ["LoomKernels", "LoomCore"]),
+        .testTarget(name: "LoomFormatsTests", dependencies: ["LoomFormats", "LoomKernels", "LoomCore"]),
+        .testTarget(name: "LoomTokenizersTests", dependencies: ["LoomTokenizers", "LoomFormats", "LoomCore"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,2 @@
+import LoomCore
+// placeholder

@@ -1,0 +1,3 @@
+import LoomCore
+import LoomFormats
+// placeholder, replaced by the tokenizer implementation
