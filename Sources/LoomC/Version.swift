@@ -1,2 +1,0 @@
-import LoomCore
-// placeholder

@@ -1,0 +1,239 @@
+/* Drives the C ABI with bad inputs: every call must return a negative status with a message, and the
+ * process must never die. usage: abi_bad_inputs TINY_MODEL.gguf TOKENIZER.json SCRATCH_DIR
+ * Prints one line per case and a closing "N passed, M failed" line. */
+#include <loom.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int passed, failed;
+
+static void expect_fail(const char *what, int32_t status) {
+    const char *msg = loom_last_error();
+    if (status < 0 && msg && msg[0]) {
+        passed++;
+    } else {
+        failed++;
+        printf("FAIL %s: status %d, message '%s'\n", what, status, msg ? msg : "(null)");
+    }
+}
+
+static void expect_ok(const char *what, int32_t status) {
+    if (status >= 0) passed++;
+    else { failed++; printf("FAIL %s: status %d: %s\n", what, status, loom_last_error()); }
+}
+
+static unsigned char *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) { perror(path); exit(2); }
+    fseek(f, 0, SEEK_END);
+    *len = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *buf = malloc(*len);
+    if (fread(buf, 1, *len, f) != *len) { perror(path); exit(2); }
+    fclose(f);
+    return buf;
+}
+
+static void write_file(const char *path, const void *data, size_t len) {
+    FILE *f = fopen(path, "wb");
+    if (!f) { perror(path); exit(2); }
+    if (len) fwrite(data, 1, len, f);
+    fclose(f);
+}
+
+/* Loads `data` as a GGUF model (full and vocab-only) and expects failure for both. */
+static void expect_load_fails(const char *what, const char *scratch, const void *data, size_t len) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/bad.gguf", scratch);
+    write_file(path, data, len);
+    loom_model *m = (loom_model *)0x1;
+    loom_status s = loom_model_load(path, NULL, &m);
+    expect_fail(what, s);
+    if (m != NULL) { failed++; printf("FAIL %s: out_model not NULL after failure\n", what); }
+    loom_model_params p = loom_model_default_params();
+    p.vocab_only = true;
+    s = loom_model_load(path, &p, &m);
+    expect_fail(what, s);
+    loom_tokenizer *t = NULL;
+    s = loom_tokenizer_load(path, &t);
+    expect_fail(what, s);
+}
+
+/* Offsets of the GGUF header fields we patch. */
+static void put_u64(unsigned char *p, uint64_t v) { memcpy(p, &v, 8); }
+
+int main(int argc, char **argv) {
+    if (argc < 4) { fprintf(stderr, "usage: %s MODEL.gguf TOKENIZER.json SCRATCH\n", argv[0]); return 2; }
+    const char *model_path = argv[1], *tok_path = argv[2], *scratch = argv[3];
+    char path[4096];
+
+    /* NULL pointers everywhere. */
+    loom_model *m = NULL;
+    loom_tokenizer *t = NULL;
+    expect_fail("load NULL path", loom_model_load(NULL, NULL, &m));
+    expect_fail("load NULL out", loom_model_load(model_path, NULL, NULL));
+    expect_fail("tokenizer_load NULL path", loom_tokenizer_load(NULL, &t));
+    expect_fail("tokenizer_load NULL out", loom_tokenizer_load(tok_path, NULL));
+    expect_fail("meta_count NULL", loom_model_meta_count(NULL));
+    expect_fail("meta_key NULL", loom_model_meta_key_by_index(NULL, 0, NULL, 0));
+    expect_fail("meta_val NULL model", loom_model_meta_val_str(NULL, "general.name", NULL, 0));
+    expect_fail("model_tokenizer NULL", loom_model_tokenizer(NULL, NULL));
+    expect_fail("tokenize NULL tokenizer", loom_tokenize(NULL, "a", 1, NULL, 0, false, false));
+    expect_fail("detokenize NULL tokenizer", loom_detokenize(NULL, NULL, 0, NULL, 0, false));
+    expect_fail("token_to_piece NULL tokenizer", loom_token_to_piece(NULL, 0, NULL, 0, false));
+    expect_fail("n_vocab NULL", loom_tokenizer_n_vocab(NULL));
+    loom_model_free(NULL);
+    loom_tokenizer_free(NULL);
+    passed++; /* the frees of NULL returned */
+
+    /* Params with a nonsense size. */
+    loom_model_params bad = loom_model_default_params();
+    bad.size = 0;
+    expect_fail("params size 0", loom_model_load(model_path, &bad, &m));
+
+    /* Missing file, a directory without a model, an empty file, wrong magic. */
+    expect_fail("missing file", loom_model_load("/nonexistent/model.gguf", NULL, &m));
+    expect_fail("missing tokenizer", loom_tokenizer_load("/nonexistent/tokenizer.json", &t));
+    expect_fail("folder without config", loom_model_load(scratch, NULL, &m));
+    expect_load_fails("empty file", scratch, "", 0);
+    expect_load_fails("wrong magic", scratch, "GGML\3\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 24);
+    expect_load_fails("version 1", scratch, "GGUF\1\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 24);
+    expect_load_fails("version 99", scratch, "GGUF\x63\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 24);
+
+    size_t len;
+    unsigned char *good = read_file(model_path, &len);
+    unsigned char *copy = malloc(len);
+
+    /* Truncated at many cut points: every byte of the first 4 KiB (all the metadata of the tiny
+     * model and its tensor infos), then every 997 bytes through the tensor data. */
+    int cuts = 0;
+    for (size_t cut = 0; cut < len; cut += (cut < 4096 ? 1 : 997)) {
+        char what[64];
+        snprintf(what, sizeof what, "truncated at %zu", cut);
+        snprintf(path, sizeof path, "%s/bad.gguf", scratch);
+        write_file(path, good, cut);
+        expect_fail(what, loom_model_load(path, NULL, &m));
+        cuts++;
+    }
+    printf("truncations tried: %d\n", cuts);
+
+    /* Absurd counts: tensor count and metadata count near 2^64. */
+    memcpy(copy, good, len);
+    put_u64(copy + 8, UINT64_MAX / 2);
+    expect_load_fails("absurd tensor count", scratch, copy, len);
+    memcpy(copy, good, len);
+    put_u64(copy + 16, UINT64_MAX - 3);
+    expect_load_fails("absurd metadata count", scratch, copy, len);
+    /* The first key's length near 2^64. */
+    memcpy(copy, good, len);
+    put_u64(copy + 24, UINT64_MAX - 7);
+    expect_load_fails("absurd key length", scratch, copy, len);
+
+    /* A hand-made GGUF: one array whose count is larger than the file. */
+    {
+        unsigned char g[256];
+        size_t o = 0;
+        memcpy(g, "GGUF", 4); o = 4;
+        uint32_t v3 = 3; memcpy(g + o, &v3, 4); o += 4;
+        put_u64(g + o, 0); o += 8;  /* tensors */
+        put_u64(g + o, 1); o += 8;  /* kv */
+        put_u64(g + o, 3); o += 8; memcpy(g + o, "key", 3); o += 3;
+        uint32_t arr = 9; memcpy(g + o, &arr, 4); o += 4;
+        uint32_t i32 = 5; memcpy(g + o, &i32, 4); o += 4;
+        put_u64(g + o, 1ull << 40); o += 8;
+        expect_load_fails("array count larger than file", scratch, g, o);
+        /* nested arrays deeper than any real file */
+        o = 24;
+        put_u64(g + o, 3); o += 8; memcpy(g + o, "key", 3); o += 3;
+        for (int d = 0; d < 12; d++) {
+            memcpy(g + o, &arr, 4); o += 4;
+            put_u64(g + o, 1); o += 8;
+        }
+        expect_load_fails("arrays nested 12 deep", scratch, g, o);
+        /* an unknown value type */
+        o = 24;
+        put_u64(g + o, 3); o += 8; memcpy(g + o, "key", 3); o += 3;
+        uint32_t unk = 77; memcpy(g + o, &unk, 4); o += 4;
+        expect_load_fails("unknown value type", scratch, g, o);
+    }
+
+    /* Tensor data out of bounds: find the first tensor info's offset field by loading the good file's
+     * metadata, then patch each u64 after the metadata that equals a tensor offset... Simpler and
+     * exhaustive: patch every 8-byte-aligned position of the header region with a huge value; each
+     * variant must either load or fail cleanly, and at least the tensor offset variants must fail. */
+    int patched_fail = 0, patched_ok = 0;
+    for (size_t pos = 24; pos + 8 <= 4096 && pos + 8 <= len; pos += 4) {
+        memcpy(copy, good, len);
+        put_u64(copy + pos, 0x7fffffffffff0000ull);
+        snprintf(path, sizeof path, "%s/bad.gguf", scratch);
+        write_file(path, copy, len);
+        m = NULL;
+        loom_status s = loom_model_load(path, NULL, &m);
+        if (s == LOOM_OK) { patched_ok++; loom_model_free(m); }
+        else if (loom_last_error()[0]) patched_fail++;
+        else { failed++; printf("FAIL patch at %zu: no message\n", pos); }
+    }
+    printf("header patches: %d rejected with a message, %d still valid\n", patched_fail, patched_ok);
+    if (patched_fail > 0) passed++; else { failed++; printf("FAIL no header patch was rejected\n"); }
+
+    /* A good model: out-of-range ids, a too-small buffer, bad metadata queries. */
+    expect_ok("load good model", loom_model_load(model_path, NULL, &m));
+    if (m) {
+        const loom_tokenizer *tok = NULL;
+        expect_ok("model tokenizer", loom_model_tokenizer(m, &tok));
+        loom_tokenizer_free((loom_tokenizer *)tok); /* borrowed: must be a no-op */
+        loom_token ids[64];
+        int32_t n = loom_tokenize(tok, "Hello world, this is a test.", 28, ids, 64, false, false);
+        expect_ok("tokenize", n);
+        int32_t small = loom_tokenize(tok, "Hello world, this is a test.", 28, ids, 1, false, false);
+        expect_fail("tokenize buffer too small", small);
+        if (n > 1 && small != -n) { failed++; printf("FAIL too-small tokenize returned %d, need %d\n", small, -n); }
+        if (loom_last_status() != LOOM_ERR_BUFFER_TOO_SMALL) { failed++; printf("FAIL last_status not BUFFER_TOO_SMALL\n"); }
+        expect_fail("tokenize NULL out with cap", loom_tokenize(tok, "abc", 3, NULL, 8, false, false));
+        expect_fail("tokenize NULL text with len", loom_tokenize(tok, NULL, 5, ids, 64, false, false));
+        char buf[8];
+        expect_fail("detokenize small buffer", loom_detokenize(tok, ids, (size_t)n, buf, 2, false));
+        loom_token badids[3] = {1, -5, 2};
+        expect_fail("detokenize negative id", loom_detokenize(tok, badids, 3, buf, sizeof buf, false));
+        badids[1] = 1 << 30;
+        expect_fail("detokenize huge id", loom_detokenize(tok, badids, 3, buf, sizeof buf, false));
+        expect_fail("token_to_piece invalid id", loom_token_to_piece(tok, 999999, buf, sizeof buf, false));
+        expect_fail("token_to_piece negative id", loom_token_to_piece(tok, -1, buf, sizeof buf, false));
+        expect_fail("token_text invalid id", loom_token_text(tok, 999999, buf, sizeof buf));
+        expect_fail("meta index -1", loom_model_meta_key_by_index(m, -1, buf, sizeof buf));
+        expect_fail("meta index too large", loom_model_meta_key_by_index(m, 1 << 20, buf, sizeof buf));
+        expect_fail("meta missing key", loom_model_meta_val_str(m, "no.such.key", buf, sizeof buf));
+        expect_fail("meta NULL key", loom_model_meta_val_str(m, NULL, buf, sizeof buf));
+        expect_fail("meta small buffer", loom_model_meta_key_by_index(m, 0, buf, 1));
+        /* Invalid UTF-8 tokenizes without dying. */
+        const char bad_utf8[] = "\xff\xfe\xc3(\xe2\x82 \xf0\x9f";
+        expect_ok("tokenize invalid utf-8", loom_tokenize(tok, bad_utf8, sizeof bad_utf8 - 1, ids, 64, false, false));
+        /* A model handle passed where a tokenizer is expected is refused. */
+        expect_fail("model as tokenizer", loom_tokenize((const loom_tokenizer *)m, "a", 1, ids, 64, false, false));
+        loom_model_free(m);
+    }
+
+    /* A tokenizer.json that is not JSON, and one that is JSON but not a tokenizer. */
+    snprintf(path, sizeof path, "%s/tokenizer.json", scratch);
+    write_file(path, "{\"model\": [1, 2", 15);
+    expect_fail("truncated tokenizer.json", loom_tokenizer_load(path, &t));
+    write_file(path, "{\"model\": {\"type\": \"Nope\"}}", 27);
+    expect_fail("unknown tokenizer model", loom_tokenizer_load(path, &t));
+    {
+        /* 100000 nested arrays: bounded depth, no stack overflow. */
+        size_t depth = 100000;
+        char *deep = malloc(2 * depth);
+        memset(deep, '[', depth);
+        memset(deep + depth, ']', depth);
+        write_file(path, deep, 2 * depth);
+        free(deep);
+        expect_fail("deeply nested tokenizer.json", loom_tokenizer_load(path, &t));
+    }
+
+    free(good);
+    free(copy);
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}

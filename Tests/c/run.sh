@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# C-side tests of libloom.so: it links like a C library without the Swift toolchain, the bad-input
+# matrix, and the CMake package (install, then build examples/c with find_package(Loom)).
+set -euo pipefail
+source "$(dirname "$0")/../../scripts/common.sh"
+cd "$LOOM_ROOT"
+LIB="$LOOM_ROOT/.build/release"
+work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
+CFLAGS=(-std=c99 -Wall -Wextra -Werror -pedantic -I include)
+
+echo "-- header compiles as C99 and C++17"
+cc "${CFLAGS[@]}" -fsyntax-only -x c include/loom.h
+c++ -std=c++17 -Wall -Wextra -Werror -pedantic -I include -fsyntax-only -x c++ include/loom.h
+
+echo "-- links with -I include -L <libdir> -lloom and runs without the Swift toolchain"
+cc "${CFLAGS[@]}" examples/c/tokenize.c -L "$LIB" -lloom -Wl,-rpath,"$LIB" -o "$work/tokenize"
+ldd "$work/tokenize" | tee "$work/ldd.txt"
+if grep -qiE "swift|Foundation|libdispatch|libBlocksRuntime" "$work/ldd.txt"; then
+    echo "FAIL: the program needs Swift runtime libraries"; exit 1
+fi
+# Hide the toolchain: an empty PATH and no LD_LIBRARY_PATH.
+env -i "$work/tokenize" "$LOOM_ROOT/Tests/Fixtures/tiny-llama/model.f32.gguf" "Hello, world!"
+
+echo "-- bad inputs through the ABI"
+cc "${CFLAGS[@]}" Tests/c/abi_bad_inputs.c -L "$LIB" -lloom -Wl,-rpath,"$LIB" -o "$work/abi_bad_inputs"
+mkdir -p "$work/scratch"
+"$work/abi_bad_inputs" "$LOOM_ROOT/Tests/Fixtures/tiny-llama/model.f32.gguf" \
+    "$LOOM_ROOT/Tests/Fixtures/tiny-llama/tokenizer.json" "$work/scratch" | tail -n 5
+
+echo "-- CMake: install, then find_package(Loom) from examples/c"
+cmake -S "$LOOM_ROOT" -B "$work/build" -DCMAKE_INSTALL_PREFIX="$work/prefix" >/dev/null
+cmake --build "$work/build" >/dev/null
+cmake --install "$work/build" >/dev/null
+ls "$work/prefix/lib/libloom.so" "$work/prefix/include/loom.h" "$work/prefix/lib/pkgconfig/loom.pc" \
+   "$work/prefix/lib/cmake/Loom/LoomConfig.cmake" >/dev/null
+cmake -S examples/c -B "$work/examples" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
+cmake --build "$work/examples" >/dev/null
+"$work/examples/tokenize" "$LOOM_ROOT/Tests/Fixtures/tiny-llama/model.f32.gguf" "find_package works"
+echo "-- pkg-config"
+PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" pkg-config --cflags --libs loom
+cc "${CFLAGS[@]}" examples/c/tokenize.c $(PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" pkg-config --cflags --libs loom) \
+   -Wl,-rpath,"$work/prefix/lib" -o "$work/tokenize-pc"
+"$work/tokenize-pc" "$LOOM_ROOT/Tests/Fixtures/tiny-llama/model.f32.gguf" "pkg-config works" | head -1
+echo "C tests: ok"

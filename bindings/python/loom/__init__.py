@@ -1,0 +1,12 @@
+"""Loom: an embeddable LLM runtime. Thin ctypes bindings over libloom.so's C ABI (include/loom.h)."""
+from . import _native
+from .errors import LoomError
+from .model import Model
+from .tokenizer import Tokenizer
+
+__all__ = ["LoomError", "Model", "Tokenizer", "version"]
+
+
+def version():
+    """libloom's version, "major.minor.patch"."""
+    return _native.lib().loom_version().decode()

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Builds libloom.so and the loom CLI (release), and installs the Python package against that library.
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+cd "$LOOM_ROOT"
+swift build -c release --product loom
+swift build -c release --product loom-cli
+"$PYTHON" -m pip install --quiet --no-build-isolation --force-reinstall --no-deps ./bindings/python 2>&1 \
+    | grep -v "Running pip as the 'root' user" || true
+echo "built: $LOOM_ROOT/.build/release/libloom.so, $LOOM_ROOT/.build/release/loom-cli"

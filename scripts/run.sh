@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The main job on a fresh machine: set up, build, fetch the default model (SmolLM2-135M-Instruct Q4_1)
+# and run Loom on it. Extra arguments go to `loom tokenize`.
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+"$LOOM_ROOT/scripts/setup.sh"
+"$LOOM_ROOT/scripts/build.sh" >/dev/null
+"$LOOM_ROOT/scripts/fetch-model.sh" >/dev/null
+if [ $# -eq 0 ]; then set -- "What is the capital of France?"; fi
+"$LOOM_ROOT/.build/release/loom-cli" tokenize -m "$LOOM_DEFAULT_MODEL" "$@"

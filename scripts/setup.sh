@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what building and testing Loom needs on a fresh machine (Debian + PyPI). Idempotent.
+# The Swift toolchain itself (6.x) is expected on PATH.
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+
+need_apt=()
+command -v cmake >/dev/null || need_apt+=(cmake)
+command -v pkg-config >/dev/null || need_apt+=(pkg-config)
+command -v cc >/dev/null || need_apt+=(gcc)
+dpkg -s libpython3-dev >/dev/null 2>&1 || need_apt+=(libpython3-dev)
+dpkg -s libffi-dev >/dev/null 2>&1 || need_apt+=(libffi-dev)
+if [ ${#need_apt[@]} -gt 0 ]; then
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+"$PYTHON" -c "import numpy, pytest" 2>/dev/null || "$PYTHON" -m pip install --quiet numpy pytest
+command -v swift >/dev/null || { echo "error: swift is not on PATH (Swift 6 toolchain needed)" >&2; exit 1; }
