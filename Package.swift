@@ -24,9 +24,12 @@ let package = Package(
         .target(name: "LoomFormats", dependencies: ["LoomCore", "LoomKernels"]),
         .target(name: "LoomTokenizers", dependencies: ["LoomCore", "LoomFormats"]),
         .target(name: "LoomModels", dependencies: ["LoomCore", "LoomKernels", "LoomFormats", "LoomTokenizers"]),
+        // The Jinja language (lexer, parser, evaluator) that chat templates are written in.
+        .target(name: "LoomJinja", dependencies: ["LoomCore"]),
+        .target(name: "LoomGeneration", dependencies: ["LoomCore", "LoomKernels", "LoomTokenizers", "LoomModels", "LoomJinja"]),
         .target(
             name: "LoomC",
-            dependencies: ["LoomCore", "LoomFormats", "LoomTokenizers", "LoomModels", "CLoomSupport"],
+            dependencies: ["LoomCore", "LoomFormats", "LoomTokenizers", "LoomModels", "LoomGeneration", "CLoomSupport"],
             linkerSettings: [
                 // A self-contained .so: the Swift runtime is linked in statically, and only the
                 // loom_* C symbols are exported (Sources/LoomC/exports.map).
@@ -36,12 +39,14 @@ let package = Package(
         ),
         .executableTarget(
             name: "LoomCLI",
-            dependencies: ["LoomModels", "LoomTokenizers", "LoomFormats", "LoomCore",
+            dependencies: ["LoomGeneration", "LoomModels", "LoomTokenizers", "LoomFormats", "LoomCore",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "LoomKernelsTests", dependencies: ["LoomKernels", "LoomCore"]),
         .testTarget(name: "LoomFormatsTests", dependencies: ["LoomFormats", "LoomKernels", "LoomCore"]),
         .testTarget(name: "LoomTokenizersTests", dependencies: ["LoomTokenizers", "LoomFormats", "LoomCore"]),
+        .testTarget(name: "LoomJinjaTests", dependencies: ["LoomJinja", "LoomCore"]),
+        .testTarget(name: "LoomGenerationTests", dependencies: ["LoomGeneration", "LoomModels", "LoomFormats", "LoomCore"]),
     ],
     swiftLanguageModes: [.v5]
 )

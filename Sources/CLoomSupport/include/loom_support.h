@@ -14,4 +14,14 @@ void loomi_clear_error(void);
 const char *loom_last_error(void);
 int32_t loom_last_status(void);
 
+
+/* CPU hints for spin loops and streaming kernels; inline, so they cost nothing from Swift. */
+static inline void loomi_cpu_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static inline void loomi_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
+
 #endif

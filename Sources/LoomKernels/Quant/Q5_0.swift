@@ -1,0 +1,22 @@
+// Q5_0: 32 weights in 22 bytes, symmetric 5-bit.
+//   offset size field
+//   0      2    d       f16 scale
+//   2      4    qh      u32 (little-endian, unaligned): bit i is the 5th bit (value 16) of weight i
+//   6      16   qs[16]  low 4 bits: qs[j] & 0xF is weight j, qs[j] >> 4 is weight j + 16
+// q = low4 | (bit << 4) in 0...31;  y = d * (q - 16)
+
+func dequantizeQ5_0(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, blocks: Int) {
+    for b in 0..<blocks {
+        let x = src + b * 22
+        let y = dst + b * 32
+        let d = blockF16(x, 0)
+        let qh = blockU32(x, 2)
+        for j in 0..<16 {
+            let byte = blockU8(x, 6 + j)
+            let hi0 = Int((qh >> UInt32(j)) & 1) << 4
+            let hi1 = Int((qh >> UInt32(j + 16)) & 1) << 4
+            y[j] = d * Float((Int(byte & 0x0F) | hi0) - 16)
+            y[j + 16] = d * Float((Int(byte >> 4) | hi1) - 16)
+        }
+    }
+}
