@@ -45,6 +45,7 @@ let package = Package(
         .testTarget(name: "LoomKernelsTests", dependencies: ["LoomKernels", "LoomCore"]),
         .testTarget(name: "LoomFormatsTests", dependencies: ["LoomFormats", "LoomKernels", "LoomCore"]),
         .testTarget(name: "LoomTokenizersTests", dependencies: ["LoomTokenizers", "LoomFormats", "LoomCore"]),
+        .testTarget(name: "LoomModelsTests", dependencies: ["LoomModels", "LoomKernels", "LoomFormats", "LoomCore"]),
         .testTarget(name: "LoomJinjaTests", dependencies: ["LoomJinja", "LoomCore"]),
         .testTarget(name: "LoomGenerationTests", dependencies: ["LoomGeneration", "LoomModels", "LoomFormats", "LoomCore"]),
     ],

@@ -165,6 +165,166 @@ bool loom_tokenizer_is_eog(const loom_tokenizer *tokenizer, loom_token token);
 /* True for control tokens (rendered only with render_special). */
 bool loom_tokenizer_is_control(const loom_tokenizer *tokenizer, loom_token token);
 
+/* ---------------------------------------------------------------- contexts */
+
+/* A context runs a model: it owns the KV cache, a thread pool, scratch memory and the last logits.
+ * Single-threaded: use one context from one thread at a time. Any number of contexts may share one
+ * model (each from its own thread). The model must outlive every context made from it. */
+typedef struct loom_context loom_context;
+
+typedef struct loom_context_params {
+    uint32_t size;      /* sizeof(loom_context_params) as the caller was compiled */
+    uint32_t n_ctx;     /* positions the KV cache holds; 0 = the model's trained length, capped at 4096 */
+    uint32_t n_batch;   /* most tokens per forward pass (longer inputs are split); default 512 */
+    int32_t n_threads;  /* threads of the context's pool, the caller included; >= 1 (default: cores, at most 8) */
+} loom_context_params;
+
+/* Defaults as described above. Thread-safe. */
+loom_context_params loom_context_default_params(void);
+
+/* Creates a context for a model loaded with weights (not vocab_only). params may be NULL. On success
+ * *out owns a new context; release it with loom_context_free before freeing the model. */
+loom_status loom_context_new(const loom_model *model, const loom_context_params *params, loom_context **out);
+
+/* Releases a context. NULL is a no-op. */
+void loom_context_free(loom_context *ctx);
+
+/* Runs n tokens at positions start_pos, start_pos+1, ... (start_pos = -1: the current position;
+ * a lower start_pos overwrites the cache from there). Keeps logits for every token (logits_all) or
+ * only the last. LOOM_ERR_OUT_OF_RANGE for invalid ids or when the context would overflow n_ctx. */
+loom_status loom_context_decode(loom_context *ctx, const loom_token *tokens, size_t n, int32_t start_pos,
+                                bool logits_all);
+
+/* Points *out at the n_vocab logits of row `row` of the last decode (row 0 is the last token when
+ * logits_all was false; row i is the i-th token otherwise). Borrowed: valid until the context's next
+ * decode, clear or free. */
+loom_status loom_context_logits(const loom_context *ctx, int32_t row, const float **out);
+
+/* Number of logits rows the last decode kept; negative status on failure. */
+int32_t loom_context_n_logits(const loom_context *ctx);
+
+/* Positions filled so far; n_ctx; vocabulary size. Negative status on failure. */
+int32_t loom_context_position(const loom_context *ctx);
+int32_t loom_context_n_ctx(const loom_context *ctx);
+int32_t loom_context_n_vocab(const loom_context *ctx);
+
+/* Forgets every cached position. */
+loom_status loom_context_clear(loom_context *ctx);
+
+/* Forgets positions >= pos (keeps 0..pos-1). */
+loom_status loom_context_truncate(loom_context *ctx, int32_t pos);
+
+/* ---------------------------------------------------------------- sampling */
+
+/* Sampling settings with HF generate() meanings; each "off" value leaves its sampler out.
+ * Default chain order (HF's): repetition penalty -> frequency/presence penalties -> temperature ->
+ * top-k -> top-p -> min-p -> draw. temperature 0 = greedy (argmax, ties to the lowest id). */
+typedef struct loom_sampling_params {
+    uint32_t size;              /* sizeof(loom_sampling_params) as the caller was compiled */
+    float temperature;          /* >= 0; 0 = greedy; default 1 */
+    int32_t top_k;              /* 0 = off (default) */
+    float top_p;                /* (0, 1]; 1 = off (default) */
+    float min_p;                /* [0, 1]; 0 = off (default) */
+    float repetition_penalty;   /* > 0; 1 = off (default); HF: over every previous id, prompt included */
+    float frequency_penalty;    /* 0 = off */
+    float presence_penalty;     /* 0 = off */
+    int32_t penalty_last_n;     /* -1 or 0 = whole history (HF, default); n > 0 = last n tokens (llama.cpp) */
+    bool has_seed;              /* false = a random seed (reported by loom_sampler_seed) */
+    uint64_t seed;              /* the draw's seed when has_seed: same seed -> same tokens */
+} loom_sampling_params;
+
+/* Defaults as above. Thread-safe. */
+loom_sampling_params loom_sampling_default_params(void);
+
+/* A sampler chain: owns its samplers, single-threaded, keeps its RNG state between calls. */
+typedef struct loom_sampler loom_sampler;
+
+/* Builds a chain from params (NULL = defaults). On success *out owns it; free with loom_sampler_free.
+ * LOOM_ERR_INVALID_ARGUMENT names the first parameter out of range. */
+loom_status loom_sampler_new(const loom_sampling_params *params, loom_sampler **out);
+
+/* Releases a chain. NULL is a no-op. */
+void loom_sampler_free(loom_sampler *sampler);
+
+/* Samples the next token from row `row` of the context's last logits (-1 = the last row), given the
+ * token history (prompt + generated, oldest first; may be NULL when n_history is 0). The logits are
+ * copied, not changed. */
+loom_status loom_sampler_sample(loom_sampler *sampler, const loom_context *ctx, int32_t row,
+                                const loom_token *history, size_t n_history, loom_token *out);
+
+/* Restarts the chain's random sequence from its seed. */
+loom_status loom_sampler_reset(loom_sampler *sampler);
+
+/* The seed the chain draws with (random when none was given). */
+uint64_t loom_sampler_seed(const loom_sampler *sampler);
+
+/* ---------------------------------------------------------------- generation */
+
+/* Why a sequence stopped. */
+typedef int32_t loom_finish_reason;
+#define LOOM_FINISH_EOG          0 /* an end-of-generation token (not included in the output) */
+#define LOOM_FINISH_LENGTH       1 /* max_tokens reached */
+#define LOOM_FINISH_STOP         2 /* a stop string appeared (the text ends before it) */
+#define LOOM_FINISH_CANCELLED    3 /* the callback returned false */
+#define LOOM_FINISH_CONTEXT_FULL 4 /* no room left in n_ctx */
+
+/* Streaming callback: called with each newly visible piece of text of sequence `seq` — whole UTF-8
+ * characters only, stop strings held back — and the token that completed it. `piece` is borrowed for
+ * the call. Return false to stop that sequence (LOOM_FINISH_CANCELLED). Called on the calling thread. */
+typedef bool (*loom_token_callback)(void *user_data, size_t seq, loom_token token, const char *piece, size_t len);
+
+typedef struct loom_generate_params {
+    uint32_t size;                  /* sizeof(loom_generate_params) as the caller was compiled */
+    int32_t max_tokens;             /* most new tokens per sequence; <= 0 = until n_ctx is full; default 256 */
+    loom_sampling_params sampling;  /* default: greedy (temperature 0) */
+    const char *const *stop;        /* n_stop stop strings (UTF-8, NUL-terminated); may be NULL */
+    size_t n_stop;
+    loom_token_callback on_token;   /* may be NULL */
+    void *user_data;                /* passed to on_token */
+} loom_generate_params;
+
+/* Defaults as above. Thread-safe. */
+loom_generate_params loom_generate_default_params(void);
+
+/* The outcome of loom_generate: per sequence, the new ids, their text and the finish reason. */
+typedef struct loom_generation loom_generation;
+
+/* Generates a continuation for each of n_seq prompts (prompts[i] has n_prompt[i] tokens) on ctx.
+ * The context's cache is reused for the prefix the prompt shares with what it holds. This version
+ * runs one sequence per call (n_seq must be 1; several sequences per call come with batching).
+ * On success *out owns the result; free it with loom_generation_free. */
+loom_status loom_generate(loom_context *ctx, const loom_token *const *prompts, const size_t *n_prompt, size_t n_seq,
+                          const loom_generate_params *params, loom_generation **out);
+
+/* Releases a result. NULL is a no-op. */
+void loom_generation_free(loom_generation *gen);
+
+/* Number of sequences in the result. */
+int32_t loom_generation_n_seq(const loom_generation *gen);
+
+/* New token ids of sequence seq into out (buffer convention, count of tokens). */
+int32_t loom_generation_tokens(const loom_generation *gen, size_t seq, loom_token *out, size_t cap);
+
+/* Text of sequence seq, NUL-terminated (buffer convention). */
+int32_t loom_generation_text(const loom_generation *gen, size_t seq, char *buf, size_t cap);
+
+/* Finish reason of sequence seq, or a negative status. */
+loom_finish_reason loom_generation_finish_reason(const loom_generation *gen, size_t seq);
+
+/* ---------------------------------------------------------------- chat templates */
+
+typedef struct loom_chat_message {
+    const char *role;     /* "system", "user", "assistant", ... (UTF-8, NUL-terminated) */
+    const char *content;
+} loom_chat_message;
+
+/* Renders messages with a chat template exactly as transformers' apply_chat_template(tokenize=False)
+ * does. tmpl NULL = the model's own template (GGUF tokenizer.chat_template or the HF folder's).
+ * model may be NULL when tmpl is given (bos/eos tokens are then empty). A template that raises
+ * (raise_exception) fails with its message. Buffer convention (NUL-terminated). */
+int32_t loom_chat_apply_template(const loom_model *model, const char *tmpl, const loom_chat_message *messages,
+                                 size_t n_messages, bool add_generation_prompt, char *buf, size_t cap);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,2 +1,106 @@
 import LoomCore
-// placeholder
+import LoomFormats
+import LoomTokenizers
+
+/// How to load a model.
+public struct ModelParams: Sendable {
+    /// Load only the vocabulary and metadata (any GGUF, whatever its architecture; no weights checked).
+    public var vocabOnly = false
+    public init(vocabOnly: Bool = false) { self.vocabOnly = vocabOnly }
+}
+
+/// A loaded model: its file(s), metadata and tokenizer. Immutable after loading, so one model may be
+/// shared by any number of threads.
+public final class Model: @unchecked Sendable {
+    public enum Source: Sendable {
+        case gguf(GGUFFile)
+        case hf(HFFolder)
+    }
+
+    public let path: String
+    public let source: Source
+    public let params: ModelParams
+    /// Metadata as text, in file order (GGUF key/values, or config.json's top-level keys).
+    public let metadata: [(key: String, value: String)]
+    private let metadataIndex: [String: Int]
+    private let tokenizerResult: Result<Tokenizer, LoomError>
+    /// The network (nil for vocab_only loads). Immutable; shared by every context.
+    public let network: CausalLM?
+
+    public static func load(path: String, params: ModelParams = ModelParams()) throws -> Model {
+        if isDirectory(path) {
+            let folder = try HFFolder(path: path, loadWeights: !params.vocabOnly)
+            let tokenizer: Result<Tokenizer, LoomError>
+            do { tokenizer = .success(try Tokenizer.load(path: path)) } catch let e as LoomError {
+                tokenizer = .failure(e)
+            }
+            let network = params.vocabOnly ? nil : try Architectures.loadCausalLM(
+                architecture: folder.config?.modelType, weights: WeightSource(path: path, source: .hf(folder)))
+            return Model(path: path, source: .hf(folder), params: params,
+                         metadata: folder.config?.flattened ?? [], tokenizer: tokenizer, network: network)
+        }
+        let gguf = try GGUFFile(path: path)
+        if !params.vocabOnly {
+            for t in gguf.tensors where t.type == nil {
+                throw LoomError.unsupported("'\(path)': tensor '\(t.name)' has GGML type \(t.rawType), which Loom does not read")
+            }
+        }
+        let tokenizer: Result<Tokenizer, LoomError>
+        do { tokenizer = .success(try Tokenizer.load(gguf: gguf)) } catch let e as LoomError {
+            tokenizer = .failure(e)
+        }
+        let meta = gguf.metadataKeys.map { (key: $0, value: gguf.metadata[$0]?.displayString ?? "") }
+        let network = params.vocabOnly ? nil : try Architectures.loadCausalLM(
+            architecture: gguf.architecture, weights: WeightSource(path: path, source: .gguf(gguf)))
+        return Model(path: path, source: .gguf(gguf), params: params, metadata: meta, tokenizer: tokenizer,
+                     network: network)
+    }
+
+    private init(path: String, source: Source, params: ModelParams, metadata: [(key: String, value: String)],
+                 tokenizer: Result<Tokenizer, LoomError>, network: CausalLM?) {
+        self.network = network
+        self.path = path
+        self.source = source
+        self.params = params
+        self.metadata = metadata
+        var idx: [String: Int] = [:]
+        for (i, kv) in metadata.enumerated() { idx[kv.key] = i }
+        metadataIndex = idx
+        tokenizerResult = tokenizer
+    }
+
+    /// The model's tokenizer; throws the reason when its vocabulary could not be built.
+    public func tokenizer() throws -> Tokenizer { try tokenizerResult.get() }
+
+    public func metadataValue(_ key: String) -> String? {
+        metadataIndex[key].map { metadata[$0].value }
+    }
+
+    /// The chat template the model ships: GGUF `tokenizer.chat_template`, or an HF folder's
+    /// chat_template.jinja / tokenizer_config.json `chat_template` (the "default" one of a list).
+    public var chatTemplate: String? {
+        switch source {
+        case .gguf(let g):
+            return g["tokenizer.chat_template"]?.string
+        case .hf:
+            if let bytes = try? readWholeFile(path + "/chat_template.jinja", limit: 4 << 20) {
+                return String(decoding: bytes, as: UTF8.self)
+            }
+            guard let bytes = try? readWholeFile(path + "/tokenizer_config.json", limit: 64 << 20),
+                  let json = try? JSONParser.parse(bytes), let t = json["chat_template"] else { return nil }
+            if let s = t.string { return s }
+            let named = t.array?.compactMap { e -> (String, String)? in
+                guard let n = e["name"]?.string, let s = e["template"]?.string else { return nil }
+                return (n, s)
+            }
+            return named?.first { $0.0 == "default" }?.1 ?? named?.first?.1
+        }
+    }
+
+    public var architecture: String? {
+        switch source {
+        case .gguf(let g): return g.architecture
+        case .hf(let f): return f.config?.modelType
+        }
+    }
+}

@@ -1,10 +1,12 @@
 """Loom: an embeddable LLM runtime. Thin ctypes bindings over libloom.so's C ABI (include/loom.h)."""
 from . import _native
+from .context import Context
 from .errors import LoomError
+from .generation import GenerationResult
 from .model import Model
 from .tokenizer import Tokenizer
 
-__all__ = ["LoomError", "Model", "Tokenizer", "version"]
+__all__ = ["Context", "GenerationResult", "LoomError", "Model", "Tokenizer", "version"]
 
 
 def version():

@@ -1,7 +1,7 @@
 """ctypes declarations of include/loom.h — the only place that knows the C signatures."""
 import ctypes
 import os
-from ctypes import POINTER, c_bool, c_char_p, c_int32, c_size_t, c_uint32, c_void_p
+from ctypes import POINTER, c_bool, c_char_p, c_float, c_int32, c_size_t, c_uint32, c_uint64, c_void_p
 
 LOOM_OK = 0
 LOOM_ERR_BUFFER_TOO_SMALL = -8
@@ -9,6 +9,30 @@ LOOM_ERR_BUFFER_TOO_SMALL = -8
 
 class ModelParams(ctypes.Structure):
     _fields_ = [("size", c_uint32), ("vocab_only", c_bool)]
+
+
+class SamplingParams(ctypes.Structure):
+    _fields_ = [("size", c_uint32), ("temperature", c_float), ("top_k", c_int32), ("top_p", c_float),
+                ("min_p", c_float), ("repetition_penalty", c_float), ("frequency_penalty", c_float),
+                ("presence_penalty", c_float), ("penalty_last_n", c_int32), ("has_seed", c_bool),
+                ("seed", c_uint64)]
+
+
+TOKEN_CALLBACK = ctypes.CFUNCTYPE(c_bool, c_void_p, c_size_t, c_int32, ctypes.POINTER(ctypes.c_char), c_size_t)
+
+
+class GenerateParams(ctypes.Structure):
+    _fields_ = [("size", c_uint32), ("max_tokens", c_int32), ("sampling", SamplingParams),
+                ("stop", POINTER(c_char_p)), ("n_stop", c_size_t), ("on_token", TOKEN_CALLBACK),
+                ("user_data", c_void_p)]
+
+
+class ChatMessage(ctypes.Structure):
+    _fields_ = [("role", c_char_p), ("content", c_char_p)]
+
+
+class ContextParams(ctypes.Structure):
+    _fields_ = [("size", c_uint32), ("n_ctx", c_uint32), ("n_batch", c_uint32), ("n_threads", c_int32)]
 
 
 def _library_path():
@@ -59,6 +83,32 @@ def _declare(lib):
     fn("loom_tokenizer_add_eos", c_bool, tok_p)
     fn("loom_tokenizer_is_eog", c_bool, tok_p, c_int32)
     fn("loom_tokenizer_is_control", c_bool, tok_p, c_int32)
+    ctx_p = c_void_p
+    fn("loom_context_default_params", ContextParams)
+    fn("loom_context_new", c_int32, model_p, POINTER(ContextParams), POINTER(c_void_p))
+    fn("loom_context_free", None, ctx_p)
+    fn("loom_context_decode", c_int32, ctx_p, POINTER(c_int32), c_size_t, c_int32, c_bool)
+    fn("loom_context_logits", c_int32, ctx_p, c_int32, POINTER(POINTER(c_float)))
+    for q in ("n_logits", "position", "n_ctx", "n_vocab"):
+        fn("loom_context_" + q, c_int32, ctx_p)
+    fn("loom_context_clear", c_int32, ctx_p)
+    fn("loom_context_truncate", c_int32, ctx_p, c_int32)
+    fn("loom_sampling_default_params", SamplingParams)
+    fn("loom_sampler_new", c_int32, POINTER(SamplingParams), POINTER(c_void_p))
+    fn("loom_sampler_free", None, c_void_p)
+    fn("loom_sampler_sample", c_int32, c_void_p, ctx_p, c_int32, POINTER(c_int32), c_size_t, POINTER(c_int32))
+    fn("loom_sampler_reset", c_int32, c_void_p)
+    fn("loom_sampler_seed", c_uint64, c_void_p)
+    fn("loom_generate_default_params", GenerateParams)
+    fn("loom_generate", c_int32, ctx_p, POINTER(POINTER(c_int32)), POINTER(c_size_t), c_size_t,
+       POINTER(GenerateParams), POINTER(c_void_p))
+    fn("loom_generation_free", None, c_void_p)
+    fn("loom_generation_n_seq", c_int32, c_void_p)
+    fn("loom_generation_tokens", c_int32, c_void_p, c_size_t, POINTER(c_int32), c_size_t)
+    fn("loom_generation_text", c_int32, c_void_p, c_size_t, c_char_p, c_size_t)
+    fn("loom_generation_finish_reason", c_int32, c_void_p, c_size_t)
+    fn("loom_chat_apply_template", c_int32, model_p, c_char_p, POINTER(ChatMessage), c_size_t, c_bool,
+       c_char_p, c_size_t)
     return lib
 
 
