@@ -5,6 +5,5 @@ source "$(dirname "$0")/common.sh"
 cd "$LOOM_ROOT"
 swift build -c release --product loom
 swift build -c release --product loom-cli
-"$PYTHON" -m pip install --quiet --no-build-isolation --force-reinstall --no-deps ./bindings/python 2>&1 \
-    | grep -v "Running pip as the 'root' user" || true
+"$PYTHON" -m pip install --quiet --root-user-action=ignore --force-reinstall --no-deps ./bindings/python
 echo "built: $LOOM_ROOT/.build/release/libloom.so, $LOOM_ROOT/.build/release/loom-cli"

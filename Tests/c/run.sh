@@ -21,6 +21,11 @@ fi
 # Hide the toolchain: an empty PATH and no LD_LIBRARY_PATH.
 env -i "$work/tokenize" "$LOOM_ROOT/Tests/Fixtures/tiny-llama/model.f32.gguf" "Hello, world!"
 
+echo "-- examples/c/generate.c answers with the default model"
+cc "${CFLAGS[@]}" examples/c/generate.c -L "$LIB" -lloom -Wl,-rpath,"$LIB" -o "$work/generate"
+"$work/generate" "$LOOM_DEFAULT_MODEL" "What is the capital of France?" | tee "$work/answer.txt"
+grep -q "The capital of France is Paris." "$work/answer.txt" || { echo "FAIL: unexpected answer"; exit 1; }
+
 echo "-- bad inputs through the ABI"
 cc "${CFLAGS[@]}" Tests/c/abi_bad_inputs.c -L "$LIB" -lloom -Wl,-rpath,"$LIB" -o "$work/abi_bad_inputs"
 mkdir -p "$work/scratch"
