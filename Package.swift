@@ -30,6 +30,7 @@ let package = Package(
         .target(
             name: "LoomC",
             dependencies: ["LoomCore", "LoomFormats", "LoomTokenizers", "LoomModels", "LoomGeneration", "CLoomSupport"],
+            exclude: ["exports.map"],
             linkerSettings: [
                 // A self-contained .so: the Swift runtime is linked in statically, and only the
                 // loom_* C symbols are exported (Sources/LoomC/exports.map).

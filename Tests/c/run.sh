@@ -37,7 +37,8 @@ cmake -S "$LOOM_ROOT" -B "$work/build" -DCMAKE_INSTALL_PREFIX="$work/prefix" >/d
 cmake --build "$work/build" >/dev/null
 cmake --install "$work/build" >/dev/null
 ls "$work/prefix/lib/libloom.so" "$work/prefix/include/loom.h" "$work/prefix/lib/pkgconfig/loom.pc" \
-   "$work/prefix/lib/cmake/Loom/LoomConfig.cmake" >/dev/null
+   "$work/prefix/lib/cmake/Loom/LoomConfig.cmake" "$work/prefix/bin/loom" >/dev/null
+"$work/prefix/bin/loom" tokenize -m "$LOOM_ROOT/Tests/Fixtures/tiny-llama/model.f32.gguf" --ids "installed loom command"
 cmake -S examples/c -B "$work/examples" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
 cmake --build "$work/examples" >/dev/null
 "$work/examples/tokenize" "$LOOM_ROOT/Tests/Fixtures/tiny-llama/model.f32.gguf" "find_package works"

@@ -121,3 +121,55 @@ def test_callback_exception_propagates():
         with pytest.raises(Boom):
             run_generate(ctx._h(), [52, 440, 435], 8, sampling_params(), None, on_piece=bad)
         list(it)
+
+
+def write_safetensors(path, tensors):
+    import struct
+    header, blobs, offset = {}, [], 0
+    for name, arr in tensors.items():
+        b = np.ascontiguousarray(arr, dtype=np.float32).tobytes()
+        header[name] = {"dtype": "F32", "shape": list(arr.shape), "data_offsets": [offset, offset + len(b)]}
+        blobs.append(b)
+        offset += len(b)
+    h = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def test_model_with_missing_tensor(tmp_path):
+    import shutil
+    for f in ("config.json", "tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(TINY / f, tmp_path / f)
+    weights = read_safetensors(TINY / "model.safetensors")
+    del weights["model.layers.1.mlp.down_proj.weight"]
+    write_safetensors(tmp_path / "model.safetensors", weights)
+    with pytest.raises(loom.LoomError) as e:
+        loom.Model(tmp_path)
+    assert "down_proj" in str(e.value) or "ffn_down" in str(e.value)
+    weights = read_safetensors(TINY / "model.safetensors")
+    weights["model.layers.0.self_attn.q_proj.weight"] = weights["model.layers.0.self_attn.q_proj.weight"][:32]
+    write_safetensors(tmp_path / "model.safetensors", weights)
+    with pytest.raises(loom.LoomError) as e:
+        loom.Model(tmp_path)
+    assert "shape" in str(e.value)
+
+
+def test_two_threads_share_a_model():
+    import threading
+    with loom.Model(TINY / "model.f32.gguf") as m:
+        expected = {i: p["generate"]["greedy"] for i, p in enumerate(refs())}
+        errors = []
+
+        def work(i):
+            ctx = m.new_context(n_ctx=64, n_threads=1)
+            for _ in range(10):
+                r = ctx.generate(refs()[i]["ids"], max_new_tokens=16)
+                if r.ids != expected[i]:
+                    errors.append(i)
+            ctx.close()
+
+        threads = [threading.Thread(target=work, args=(i % 2,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors

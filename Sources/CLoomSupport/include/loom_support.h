@@ -24,4 +24,33 @@ static inline void loomi_cpu_pause(void) {
 
 static inline void loomi_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
 
+/* CPU identification for run-time kernel dispatch (LoomCore/CPUFeatures.swift). On other
+   architectures they report nothing, so the portable kernels are chosen. */
+static inline void loomi_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]) {
+#if defined(__x86_64__) || defined(__i386__)
+    uint32_t a, b, c, d;
+    __asm__ __volatile__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(leaf), "c"(subleaf));
+    out[0] = a; out[1] = b; out[2] = c; out[3] = d;
+#else
+    (void)leaf; (void)subleaf;
+    out[0] = out[1] = out[2] = out[3] = 0;
+#endif
+}
+
+/* XCR0 (which register states the OS saves). Only call when CPUID.1:ECX.OSXSAVE[27] is set. */
+static inline uint64_t loomi_xgetbv0(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    uint32_t lo, hi;
+    __asm__ __volatile__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((uint64_t)hi << 32) | lo;
+#else
+    return 0;
+#endif
+}
+
+/* Prefetch into all cache levels for a streaming read (same as loomi_prefetch, explicit name). */
+static inline void loomi_prefetch_t0(const void *p) { __builtin_prefetch(p, 0, 3); }
+/* Prefetch into L2 (and L3) but not L1. */
+static inline void loomi_prefetch_t1(const void *p) { __builtin_prefetch(p, 0, 2); }
+
 #endif
