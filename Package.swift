@@ -44,11 +44,13 @@ let package = Package(
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "LoomKernelsTests", dependencies: ["LoomKernels", "LoomCore"]),
-        .testTarget(name: "LoomFormatsTests", dependencies: ["LoomFormats", "LoomKernels", "LoomCore"]),
+        // Paths of fixtures and cached test data, shared by the test targets.
+        .target(name: "LoomTestSupport", path: "Tests/LoomTestSupport"),
+        .testTarget(name: "LoomFormatsTests", dependencies: ["LoomTestSupport", "LoomFormats", "LoomKernels", "LoomCore"]),
         .testTarget(name: "LoomTokenizersTests", dependencies: ["LoomTokenizers", "LoomFormats", "LoomCore"]),
-        .testTarget(name: "LoomModelsTests", dependencies: ["LoomModels", "LoomKernels", "LoomFormats", "LoomCore"]),
+        .testTarget(name: "LoomModelsTests", dependencies: ["LoomTestSupport", "LoomModels", "LoomKernels", "LoomFormats", "LoomCore"]),
         .testTarget(name: "LoomJinjaTests", dependencies: ["LoomJinja", "LoomCore"]),
-        .testTarget(name: "LoomGenerationTests", dependencies: ["LoomGeneration", "LoomModels", "LoomFormats", "LoomCore"]),
+        .testTarget(name: "LoomGenerationTests", dependencies: ["LoomTestSupport", "LoomGeneration", "LoomModels", "LoomFormats", "LoomCore"]),
     ],
     swiftLanguageModes: [.v5]
 )

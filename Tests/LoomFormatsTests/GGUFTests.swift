@@ -1,4 +1,5 @@
 import XCTest
+import LoomTestSupport
 @testable import LoomFormats
 import LoomCore
 

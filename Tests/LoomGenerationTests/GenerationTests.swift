@@ -1,4 +1,5 @@
 import XCTest
+import LoomTestSupport
 import LoomCore
 import LoomFormats
 import LoomModels

@@ -3,13 +3,16 @@ import ctypes
 import numpy as np
 
 from . import _native
+from ._handle import Handle
 from .errors import LoomError, check
 
 
-class Context:
+class Context(Handle):
     """Runs a model: KV cache, threads and the last logits. Use from one thread at a time.
 
     Made by Model.new_context(n_ctx=0, n_batch=512, n_threads=None)."""
+
+    _kind = "context"
 
     def __init__(self, model, n_ctx=0, n_batch=512, n_threads=None):
         lib = _native.lib()
@@ -25,24 +28,8 @@ class Context:
         self._handle = handle
         self.model = model  # the model must outlive the context
 
-    def close(self):
-        if getattr(self, "_handle", None):
-            _native.lib().loom_context_free(self._handle)
-        self._handle = None
-
-    def __del__(self):
-        self.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def _h(self):
-        if not getattr(self, "_handle", None):
-            raise LoomError(-1, "the context is closed")
-        return self._handle
+    def _release(self, handle):
+        _native.lib().loom_context_free(handle)
 
     def decode(self, ids, start_pos=None, logits_all=False):
         """Runs `ids` from start_pos (default: the current position)."""

@@ -2,6 +2,7 @@ import ctypes
 import os
 
 from . import _native
+from ._handle import Handle
 from .context import Context
 from .errors import LoomError, call_buffer, check
 from .generation import run_generate, sampling_params, stream_generate
@@ -11,10 +12,12 @@ _SAMPLING_KEYS = ("temperature", "top_k", "top_p", "min_p", "repetition_penalty"
                   "presence_penalty", "penalty_last_n", "seed")
 
 
-class Model:
+class Model(Handle):
     """A model loaded from a GGUF file or an HF folder. Safe to share between threads.
 
     loom.Model(path, vocab_only=False); use as a context manager or call close()."""
+
+    _kind = "model"
 
     def __init__(self, path, vocab_only=False):
         if not isinstance(path, (str, bytes)) and not hasattr(path, "__fspath__"):
@@ -33,25 +36,12 @@ class Model:
         if getattr(self, "_context", None) is not None:
             self._context.close()
             self._context = None
-        if getattr(self, "_handle", None):
-            if self._tokenizer is not None:
-                self._tokenizer._handle = None
-            _native.lib().loom_model_free(self._handle)
-        self._handle = None
+        if getattr(self, "_tokenizer", None) is not None:
+            self._tokenizer._handle = None  # borrowed from the model: dies with it
+        super().close()
 
-    def __del__(self):
-        self.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def _h(self):
-        if not getattr(self, "_handle", None):
-            raise LoomError(-1, "the model is closed")
-        return self._handle
+    def _release(self, handle):
+        _native.lib().loom_model_free(handle)
 
     @property
     def tokenizer(self):

@@ -2,12 +2,15 @@ import codecs
 import ctypes
 
 from . import _native
+from ._handle import Handle
 from .errors import LoomError, call_buffer, check
 
 
-class Tokenizer:
+class Tokenizer(Handle):
     """A tokenizer: loom.Tokenizer(path) for a tokenizer.json, a folder holding one, or a GGUF file;
     or Model.tokenizer. Immutable and safe to share between threads."""
+
+    _kind = "tokenizer"
 
     def __init__(self, path=None, *, _handle=None, _owner=None):
         lib = _native.lib()
@@ -23,24 +26,9 @@ class Tokenizer:
         self._handle = handle
         self._owned = True
 
-    def close(self):
-        if getattr(self, "_owned", False) and self._handle:
-            _native.lib().loom_tokenizer_free(self._handle)
-        self._handle = None
-
-    def __del__(self):
-        self.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def _h(self):
-        if not self._handle:
-            raise LoomError(-1, "the tokenizer is closed")
-        return self._handle
+    def _release(self, handle):
+        if self._owned:
+            _native.lib().loom_tokenizer_free(handle)
 
     def tokenize(self, text, add_special=False, parse_special=False):
         """Token ids of `text` (str or UTF-8 bytes)."""
