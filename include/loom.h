@@ -21,7 +21,8 @@
  *  - Strings in are UTF-8 (invalid sequences are replaced by U+FFFD when tokenizing); lengths are bytes.
  *  - Ownership and lifetime are stated per function. Pointers returned as `const` are borrowed.
  *  - Thread safety: a loom_model and a loom_tokenizer are immutable after loading and may be used by
- *    any number of threads at once. (Contexts and samplers, when they come, are single-threaded.)
+ *    any number of threads at once. A loom_context, loom_sampler and loom_generation belong to one
+ *    thread at a time (give each thread its own context; many contexts may share one model).
  */
 #ifndef LOOM_H
 #define LOOM_H
