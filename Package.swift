@@ -5,6 +5,16 @@ import PackageDescription
 
 // Kernels are hot loops: unchecked arithmetic pays there in release builds (see notes).
 let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+// The inner kernels, built once per x86 instruction-set level from the same sources
+// (Sources/LoomKernels/ISA, symlinked) and chosen at run time from CPUID (LoomCore/CPUFeatures).
+// Optimised in debug builds too, so that tests of large shapes stay fast. Elsewhere they are plain Swift.
+#if arch(x86_64)
+let avx2Flags: [SwiftSetting] = [.define("LOOM_AVX2"), .unsafeFlags(["-target-cpu", "haswell", "-Ounchecked"])]
+let avx512Flags: [SwiftSetting] = [.define("LOOM_AVX512"), .unsafeFlags(["-target-cpu", "skylake-avx512", "-Ounchecked"])]
+#else
+let avx2Flags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"])]
+let avx512Flags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"])]
+#endif
 
 let package = Package(
     name: "Loom",
@@ -20,7 +30,12 @@ let package = Package(
     targets: [
         .target(name: "CLoomSupport"),
         .target(name: "LoomCore", dependencies: ["CLoomSupport"]),
-        .target(name: "LoomKernels", dependencies: ["LoomCore"], swiftSettings: kernelFlags),
+        .target(name: "LoomKernelsAVX2", dependencies: ["CLoomSupport"], swiftSettings: avx2Flags),
+        .target(name: "LoomKernelsAVX512", dependencies: ["CLoomSupport"], swiftSettings: avx512Flags),
+        .target(name: "LoomKernels", dependencies: ["LoomCore", "CLoomSupport", "LoomKernelsAVX2", "LoomKernelsAVX512"],
+                swiftSettings: kernelFlags),
+        // `swift run -c release LoomKernelBench`: kernel micro-benchmarks (SGEMM, SmolLM2-shaped GEMV/GEMM).
+        .executableTarget(name: "LoomKernelBench", dependencies: ["LoomKernels", "LoomCore"]),
         .target(name: "LoomFormats", dependencies: ["LoomCore", "LoomKernels"]),
         .target(name: "LoomTokenizers", dependencies: ["LoomCore", "LoomFormats"]),
         .target(name: "LoomModels", dependencies: ["LoomCore", "LoomKernels", "LoomFormats", "LoomTokenizers"]),

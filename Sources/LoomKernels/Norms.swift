@@ -1,14 +1,32 @@
+import LoomCore
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// RMSNorm (Llama): out = x / sqrt(mean(x²) + eps) · weight, over `n` values.
 /// The mean of squares is accumulated in f64, so the result is at least as exact as an f32 reference.
-@inlinable
 public func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
                     n: Int, eps: Float) {
-    var ss = 0.0
-    for i in 0..<n { ss += Double(x[i]) * Double(x[i]) }
+    rmsNormRow(CPUFeatures.selectedISA, x, weight, out, n: n, eps: eps)
+}
+
+/// RMSNorm of `rows` rows of `n` values (row-major, contiguous), split over the pool's threads.
+public func rmsNorm(rows: Int, _ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                    n: Int, eps: Float, pool: ThreadPool) {
+    let isa = CPUFeatures.selectedISA
+    if rows * n < 16_384 || pool.activeThreads == 1 {
+        for i in 0..<rows { rmsNormRow(isa, x + i * n, weight, out + i * n, n: n, eps: eps) }
+        return
+    }
+    pool.parallelFor(rows) { r in
+        for i in r { rmsNormRow(isa, x + i * n, weight, out + i * n, n: n, eps: eps) }
+    }
+}
+
+@inline(__always)
+func rmsNormRow(_ isa: ISALevel, _ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                n: Int, eps: Float) {
+    let ss = isaSumOfSquares(isa, x, n)
     let scale = Float(1.0 / (ss / Double(n) + Double(eps)).squareRoot())
     for i in 0..<n { out[i] = weight[i] * (x[i] * scale) }
 }

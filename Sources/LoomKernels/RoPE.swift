@@ -1,3 +1,4 @@
+import LoomCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -26,24 +27,65 @@ public struct RoPE: Sendable {
         }
     }
 
-    /// Rotates the first `dims` values of each of `heads` vectors of length `headDim` at `position`.
-    public func apply(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, position: Int) {
+    /// Writes the `dims` floats of the rotation at `position` to `row`: cos of the dims/2 angles, then sin.
+    public func fillTable(position: Int, into row: UnsafeMutablePointer<Float>) {
         let half = dims / 2
-        var cosv = [Float](repeating: 0, count: half)
-        var sinv = [Float](repeating: 0, count: half)
-        for i in 0..<half {
-            let angle = Float(position) * invFreq[i]
-            cosv[i] = Float(cos(Double(angle)))
-            sinv[i] = Float(sin(Double(angle)))
-        }
-        for h in 0..<heads {
-            let v = x + h * headDim
+        invFreq.withUnsafeBufferPointer { f in
             for i in 0..<half {
-                let (a, b) = style == .interleaved ? (2 * i, 2 * i + 1) : (i, i + half)
-                let x0 = v[a], x1 = v[b]
-                v[a] = x0 * cosv[i] - x1 * sinv[i]
-                v[b] = x0 * sinv[i] + x1 * cosv[i]
+                let angle = Float(position) * f[i]
+                row[i] = Float(cos(Double(angle)))
+                row[half + i] = Float(sin(Double(angle)))
             }
         }
+    }
+
+    /// The rotation table of every position in `positions` (`positions.count × dims` floats, row i for
+    /// positions[i]). Positions are the same in every layer: make it once per forward pass.
+    public func makeTable(positions: UnsafeBufferPointer<Int32>, into table: UnsafeMutablePointer<Float>) {
+        for (i, p) in positions.enumerated() { fillTable(position: Int(p), into: table + i * dims) }
+    }
+
+    /// Rotates the first `dims` values of each of `heads` vectors of length `headDim` at `position`.
+    public func apply(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, position: Int) {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: max(dims, 1)) { row in
+            fillTable(position: position, into: row.baseAddress!)
+            apply(x, heads: heads, headDim: headDim, table: row.baseAddress!)
+        }
+    }
+
+    /// Rotates `heads` vectors with a row of `makeTable` / `fillTable`.
+    public func apply(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, table row: UnsafePointer<Float>) {
+        let half = dims / 2
+        let cosv = row, sinv = row + half
+        for h in 0..<heads {
+            let v = x + h * headDim
+            switch style {
+            case .interleaved:
+                for i in 0..<half {
+                    let x0 = v[2 * i], x1 = v[2 * i + 1]
+                    v[2 * i] = x0 * cosv[i] - x1 * sinv[i]
+                    v[2 * i + 1] = x0 * sinv[i] + x1 * cosv[i]
+                }
+            case .halves:
+                for i in 0..<half {
+                    let x0 = v[i], x1 = v[i + half]
+                    v[i] = x0 * cosv[i] - x1 * sinv[i]
+                    v[i + half] = x0 * sinv[i] + x1 * cosv[i]
+                }
+            }
+        }
+    }
+
+    /// Rotates the queries and keys of `rows` tokens (q: rows × qHeads·headDim, k: rows × kHeads·headDim,
+    /// contiguous) with rows of `table` (from `makeTable`), split over the pool's threads.
+    public func apply(q: UnsafeMutablePointer<Float>, qHeads: Int, k: UnsafeMutablePointer<Float>, kHeads: Int,
+                      headDim: Int, rows: Int, table: UnsafePointer<Float>, pool: ThreadPool) {
+        let work = { (r: Range<Int>) in
+            for i in r {
+                apply(q + i * qHeads * headDim, heads: qHeads, headDim: headDim, table: table + i * dims)
+                apply(k + i * kHeads * headDim, heads: kHeads, headDim: headDim, table: table + i * dims)
+            }
+        }
+        if rows < 8 || pool.activeThreads == 1 { work(0..<rows) } else { pool.parallelFor(rows, work) }
     }
 }

@@ -10,8 +10,9 @@ public protocol CausalLM: AnyObject, Sendable {
     /// Context length the model was trained with.
     var trainedContextLength: Int { get }
     var layerCount: Int { get }
-    /// Key/value width per position and layer (n_kv_heads × head_dim).
-    var kvWidth: Int { get }
+    /// Key/value heads and their width.
+    var kvHeads: Int { get }
+    var headDim: Int { get }
 
     /// Scratch memory for batches of up to `batch` tokens and a cache of `capacity` positions.
     func makeWorkspace(batch: Int, capacity: Int, threads: Int) -> Workspace

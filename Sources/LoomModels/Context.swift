@@ -58,7 +58,8 @@ public final class Context: @unchecked Sendable {
         self.model = model
         self.network = network
         self.params = p
-        cache = try KVCache(layers: network.layerCount, width: network.kvWidth, capacity: p.contextLength)
+        cache = try KVCache(layers: network.layerCount, heads: network.kvHeads, headDim: network.headDim,
+                            capacity: p.contextLength)
         pool = ThreadPool(threadCount: p.threads)
         workspace = network.makeWorkspace(batch: p.batchSize, capacity: p.contextLength, threads: pool.activeThreads)
     }

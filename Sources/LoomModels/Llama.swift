@@ -94,7 +94,8 @@ public final class LlamaModel: CausalLM, @unchecked Sendable {
     public var hiddenSize: Int { config.hiddenSize }
     public var trainedContextLength: Int { config.contextLength }
     public var layerCount: Int { config.layerCount }
-    public var kvWidth: Int { config.kvHeadCount * config.headDim }
+    public var kvHeads: Int { config.kvHeadCount }
+    public var headDim: Int { config.headDim }
 
     public static func load(_ weights: WeightSource) throws -> CausalLM {
         let config: LlamaConfig
@@ -139,7 +140,6 @@ public final class LlamaModel: CausalLM, @unchecked Sendable {
         let ws = Workspace()
         let c = config
         _ = ws.buffer("x", batch * c.hiddenSize)
-        _ = ws.buffer("scores", threads * capacity)
         return ws
     }
 
@@ -159,46 +159,29 @@ public final class LlamaModel: CausalLM, @unchecked Sendable {
         let proj = ws.buffer("proj", n * d)
         let gate = ws.buffer("gate", n * f)
         let up = ws.buffer("up", n * f)
-        let scores = ws.buffer("scores", pool.activeThreads * cache.capacity)
 
         for i in 0..<n {
             let t = Int(tokens[i])
             guard t >= 0, t < c.vocabSize else { throw LoomError.outOfRange("token id \(t) is outside 0..<\(c.vocabSize)") }
             tokenEmbedding.dequantizeRow(t, into: x + i * d)
         }
-        let scale = 1 / Float(hd).squareRoot()
-        let group = H / Hkv
 
         for (l, layer) in layers.enumerated() {
             for i in 0..<n { rmsNorm(x + i * d, layer.attnNorm, xn + i * d, n: d, eps: c.rmsNormEps) }
             matmul(layer.wq, xn, q, n: n, bias: layer.bq, pool: pool)
             matmul(layer.wk, xn, k, n: n, bias: layer.bk, pool: pool)
             matmul(layer.wv, xn, v, n: n, bias: layer.bv, pool: pool)
-            let kCache = cache.keys(layer: l), vCache = cache.values(layer: l)
             for i in 0..<n {
                 let pos = Int(positions[i])
                 rope.apply(q + i * qw, heads: H, headDim: hd, position: pos)
                 rope.apply(k + i * kvw, heads: Hkv, headDim: hd, position: pos)
-                (kCache + pos * kvw).update(from: k + i * kvw, count: kvw)
-                (vCache + pos * kvw).update(from: v + i * kvw, count: kvw)
-            }
-            // Causal attention: token i sees cache positions 0...positions[i].
-            pool.run { thread in
-                let s = scores + thread * cache.capacity
-                var job = thread
-                while job < n * H {
-                    let i = job / H, h = job % H
-                    let pos = Int(positions[i])
-                    let qh = q + i * qw + h * hd
-                    let kvOff = (h / group) * hd
-                    for t in 0...pos { s[t] = dot(qh, kCache + t * kvw + kvOff, hd) * scale }
-                    softmaxInPlace(s, pos + 1)
-                    let out = att + i * qw + h * hd
-                    out.initialize(repeating: 0, count: hd)
-                    for t in 0...pos { axpy(s[t], vCache + t * kvw + kvOff, out, hd) }
-                    job += pool.activeThreads
+                for g in 0..<Hkv {
+                    (cache.keys(layer: l, head: g) + pos * hd).update(from: k + i * kvw + g * hd, count: hd)
+                    (cache.values(layer: l, head: g) + pos * hd).update(from: v + i * kvw + g * hd, count: hd)
                 }
             }
+            try causalAttention(q: q, n: n, positions: positions, heads: H, kvHeads: Hkv, headDim: hd,
+                                cache: cache, layer: l, out: att, workspace: ws, pool: pool)
             matmul(layer.wo, att, proj, n: n, bias: layer.bo, pool: pool)
             addInPlace(x, proj, n * d)
             for i in 0..<n { rmsNorm(x + i * d, layer.ffnNorm, xn + i * d, n: d, eps: c.rmsNormEps) }

@@ -9,13 +9,16 @@ public struct WeightTensor: @unchecked Sendable {
     public let type: TensorType
     public let dims: [Int]
     public let data: UnsafeRawPointer
+    /// The mapped file the data lies in.
+    public let file: MappedFile
 
     public var elementCount: Int { dims.reduce(1, *) }
 
-    /// As a matrix of dims[1] rows × dims[0] columns.
+    /// As a matrix of dims[1] rows × dims[0] columns, repacked into the kernels' layout (same size;
+    /// the file's pages it came from are released).
     public func matrix() throws -> WeightMatrix {
         guard dims.count == 2 else { throw LoomError.format("'\(name)' should be a matrix, has shape \(dims)") }
-        return try WeightMatrix(type: type, rows: dims[1], cols: dims[0], data: data)
+        return try WeightMatrix(type: type, rows: dims[1], cols: dims[0], data: data).prepared(source: file)
     }
 
     /// A small tensor (norm weight, bias) copied out as f32.
@@ -47,13 +50,13 @@ public struct WeightSource: Sendable {
             guard let type = t.type, let p = g.data(of: t) else {
                 throw LoomError.unsupported("'\(ggufName)' has GGML type \(t.rawType), which Loom does not read")
             }
-            return WeightTensor(name: ggufName, type: type, dims: t.dims, data: p)
+            return WeightTensor(name: ggufName, type: type, dims: t.dims, data: p, file: g.file)
         case .hf(let folder):
             guard let hf = TensorNames.hfName(forGGUF: ggufName), let (file, t) = folder.tensor(named: hf) else { return nil }
             guard let type = t.type, let p = file.data(of: t) else {
                 throw LoomError.unsupported("'\(hf)' has dtype \(t.dtypeName); Loom reads F32, F16 and BF16")
             }
-            return WeightTensor(name: hf, type: type, dims: t.shape.reversed(), data: p)
+            return WeightTensor(name: hf, type: type, dims: t.shape.reversed(), data: p, file: file.file)
         }
     }
 

@@ -1,0 +1,1 @@
+../LoomKernels/ISA/ISAKernels.swift
