@@ -55,7 +55,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "LoomCLI",
-            dependencies: ["LoomGeneration", "LoomModels", "LoomTokenizers", "LoomFormats", "LoomCore",
+            dependencies: ["LoomGeneration", "LoomModels", "LoomTokenizers", "LoomFormats", "LoomKernels", "LoomCore",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "LoomKernelsTests", dependencies: ["LoomKernels", "LoomCore"]),

@@ -148,7 +148,7 @@ def machine_info(loom, venv_python):
         "kernel": platform.release(),
         "loadavg_start": open("/proc/loadavg").read().split()[:3] if os.path.exists("/proc/loadavg") else None,
         "swift": swift[0] if swift else "swift not on PATH",
-        "loom": f"{sh([loom, '--version']) or '?'} (git {git or '?'}{', Sources modified' if dirty else ''}; "
+        "loom": f"{sh([loom, '--version']) or '?'} (repo HEAD {git or '?'} at run time{', Sources modified' if dirty else ''}; "
                 f"loom-cli built {built:%Y-%m-%d %H:%M} UTC)",
     }
 
@@ -209,59 +209,79 @@ def gemm_section(args, threads):
                      + ". Turbo makes the measured peak higher than the nominal one.")
     lines.append("")
     loom_rows = loom_kernel_rows(args, threads)
-    lines.append("| engine | kernel | shape | threads | best GFLOP/s | of measured FMA peak | Loom / numpy |")
+    lines.append("| engine | kernel | shape | threads | result | of measured FMA peak | Loom / numpy |")
     lines.append("|---|---|---|---|---|---|---|")
     by_key = {(r["n"], r["threads"]): r for r in rows}
     for r in rows:
         fm = f"{100 * r['frac_measured_peak']:.0f}%" if r.get("frac_measured_peak") else "–"
-        lines.append(f"| numpy/OpenBLAS | sgemm | {r['n']}³ | {r['threads']} | {r['best']:.1f} | {fm} | |")
-    if isinstance(loom_rows, str):
-        notice = loom_rows
-    else:
-        notice = None
-        for r in loom_rows:
-            ref = by_key.get((r["n"], r["threads"])) if r["n"] else None
-            peak_t = measured.get(str(r["threads"])) if r["threads"] else None
-            fm = f"{100 * r['gflops'] / peak_t:.0f}%" if peak_t and r["gflops"] else "–"
-            ratio = f"{r['gflops'] / ref['best']:.2f}" if ref and r["gflops"] else ""
-            lines.append(f"| Loom | {r['name']} | {r['shape']} | {r['threads'] or '?'} | {fmt(r['gflops'])} | {fm} | {ratio} |")
+        lines.append(f"| numpy/OpenBLAS | sgemm | {r['n']}³ | {r['threads']} | {r['best']:.1f} GFLOP/s | {fm} | |")
+    notice = loom_rows if isinstance(loom_rows, str) else None
+    for r in ([] if notice else loom_rows):
+        gf = r["gflops"]
+        ref = by_key.get((r["n"], r["threads"])) if r["n"] and gf else None
+        peak_t = measured.get(str(r["threads"])) if gf else None
+        fm = f"{100 * gf / peak_t:.0f}%" if peak_t else "–"
+        ratio = f"**{gf / ref['best']:.2f}×**" if ref else ""
+        lines.append(f"| Loom | {r['name']} | {r['shape']} | {r['threads'] if r['threads'] is not None else '?'} | "
+                     f"{r['result']} | {fm} | {ratio} |")
     if notice:
         lines.append("")
-        lines.append(f"Loom GEMM row skipped: {notice}")
+        lines.append(f"Loom GEMM rows skipped: {notice}")
     return lines, {"numpy": objs, "loom": loom_rows}
+
+
+def loom_kernel_row(o, default_threads):
+    """One JSON object of `loom-cli bench --kernels --json` as a table row, or None. Understands
+    {name, threads, value, unit, secondary, secondary_unit} (LoomKernels.KernelBenchmarkResult) as well
+    as objects with a *gflop* key and m/n/k or size."""
+    name = str(o.get("name") or o.get("kernel") or o.get("test") or "kernel")
+    unit = str(o.get("unit") or "")
+    value = o.get("value")
+    gf = next((v for k, v in o.items() if "gflop" in k.lower() and isinstance(v, (int, float))), None)
+    if gf is None and isinstance(value, (int, float)) and unit.lower().startswith("gflop"):
+        gf = value
+    if gf is None and not isinstance(value, (int, float)):
+        return None
+    m, n, k = o.get("m"), o.get("n"), o.get("k")
+    sq = m if (m and m == n == k) else o.get("size") if isinstance(o.get("size"), int) else None
+    if sq is None:
+        mt = re.fullmatch(r"sgemm_?(\d+)", name)
+        sq = int(mt.group(1)) if mt else None
+    shape = o.get("shape") or (f"{m}×{n}×{k}" if m and n and k else f"{sq}³" if sq else "SmolLM2" if "smollm2" in name else "")
+    if gf is not None:
+        result = f"{gf:.1f} GFLOP/s"
+    else:
+        result = f"{value:.2f} {unit}"
+        sec, su = o.get("secondary"), o.get("secondary_unit") or o.get("secondaryUnit")
+        if isinstance(sec, (int, float)):
+            result += f" ({sec:.1f} {su or ''})".replace(" )", ")")
+    return {"name": name, "shape": shape, "n": sq, "threads": o.get("threads", default_threads), "gflops": gf,
+            "result": result, "raw": o}
 
 
 def loom_kernel_rows(args, threads):
     helptext = sh([args.loom, "bench", "--help"])
     if "--kernels" not in helptext:
-        return "`loom-cli bench` has no `--kernels` option yet."
+        return "`loom-cli bench` has no `--kernels` option yet (this build)."
     rows, seen = [], set()
-    for t in threads:
-        try:
-            out, _, _, _ = run_measured([args.loom, "bench", "--kernels", "--json", "-t", str(t)])
-        except (RuntimeError, OSError):
-            try:
-                out, _, _, _ = run_measured([args.loom, "bench", "--kernels", "--json"])
-            except (RuntimeError, OSError) as e:
-                return f"`loom-cli bench --kernels --json` failed: {str(e)[:300]}"
+
+    def collect(cmd, default_threads):
+        out, _, _, _ = run_measured(cmd)
         for o in json_lines(out):
-            gf = next((v for k, v in o.items() if "gflop" in k.lower() and isinstance(v, (int, float))), None)
-            if gf is None:
-                continue
-            m, n, k = o.get("m"), o.get("n"), o.get("k")
-            shape = o.get("shape") or (f"{m}×{n}×{k}" if m and n and k else "?")
-            sq = m if (m and m == n == k) else None
-            if sq is None and isinstance(o.get("size"), int):
-                sq = o["size"]
-            name = o.get("kernel") or o.get("name") or o.get("test") or "gemm"
-            th = o.get("threads", t)
-            key = (name, shape, th)
-            if key in seen:
-                continue
-            seen.add(key)
-            rows.append({"name": name, "shape": shape if sq is None or shape != "?" else f"{sq}³", "n": sq,
-                         "threads": th, "gflops": gf, "raw": o})
-    return rows or "`loom-cli bench --kernels --json` printed no GFLOP/s rows."
+            r = loom_kernel_row(o, default_threads)
+            if r and (r["name"], r["shape"], r["threads"]) not in seen:
+                seen.add((r["name"], r["shape"], r["threads"]))
+                rows.append(r)
+
+    try:
+        collect([args.loom, "bench", "--kernels", "--json"], None)
+        for t in threads:  # thread counts the default run did not cover
+            if not any(r["threads"] == t for r in rows):
+                collect([args.loom, "bench", "--kernels", "--json", "-t", str(t)], t)
+    except (RuntimeError, OSError) as e:
+        if not rows:
+            return f"`loom-cli bench --kernels --json` failed: {str(e)[:300]}"
+    return rows or "`loom-cli bench --kernels --json` printed no rows."
 
 
 # ---------------------------------------------------------------- main

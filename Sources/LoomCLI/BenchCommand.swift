@@ -1,5 +1,6 @@
 import ArgumentParser
 import LoomCore
+import LoomKernels
 import LoomModels
 
 #if canImport(Glibc)
@@ -31,7 +32,20 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "One JSON object per line.")
     var json = false
 
+    @Flag(help: "Kernel micro-benchmarks instead (f32 GEMM 512³/1024³, SmolLM2-shaped GEMV/GEMM) at 1 and 2 threads.")
+    var kernels = false
+
     func run() throws {
+        if kernels {
+            for r in runKernelBenchmarks(threads: [1, 2]) {
+                if json {
+                    print("{\"test\": \"\(r.name)\", \"threads\": \(r.threads), \"value\": \(r.value), \"unit\": \"\(r.unit)\"}")
+                } else {
+                    print("\(r.name.padding(16)) threads \(r.threads): \(format1(r.value)) \(r.unit)")
+                }
+            }
+            return
+        }
         guard r >= 1, p >= 0, n >= 0, t >= 1 else { throw ValidationError("need -r >= 1, -p >= 0, -n >= 0, -t >= 1") }
         let loadStart = monotonicSeconds()
         let model = try modelOptions.load(vocabOnly: false)
@@ -92,12 +106,6 @@ struct BenchCommand: ParsableCommand {
     }
 }
 
-func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-}
-
 func peakRSSBytes() -> Int {
     var u = rusage()
     getrusage(RUSAGE_SELF.rawValue, &u)
@@ -118,4 +126,10 @@ extension String {
     func padding(_ width: Int) -> String {
         count >= width ? self : self + String(repeating: " ", count: width - count)
     }
+}
+
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }

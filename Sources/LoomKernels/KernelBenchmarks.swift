@@ -192,6 +192,47 @@ public func benchmarkSmolLM2GEMM(tokens: Int = 512, threads: Int, isa: ISALevel 
     return 1000 * bestTime(repeats: 5, budget: 10) { s.run(n: tokens, outputTokens: 1, x: x, y: y, pool: pool, isa: isa) }
 }
 
+/// One measurement of `runKernelBenchmarks`.
+public struct KernelBenchmarkResult: Sendable {
+    /// "sgemm512", "sgemm1024", "smollm2_gemv", "smollm2_gemm512".
+    public let name: String
+    public let threads: Int
+    /// GFLOP/s for sgemm; ms per token for GEMV; ms per 512-token pass for GEMM.
+    public let value: Double
+    public let unit: String
+    /// A derived figure: GB/s of weights streamed (GEMV), tokens/s (GEMM), nil for sgemm.
+    public let secondary: Double?
+    public let secondaryUnit: String?
+}
+
+/// All kernel benchmarks at the given thread counts: F32 SGEMM 512³ and 1024³ (prepared weights),
+/// the SmolLM2-135M GEMV pass (210 Q4_1 matrices + the Q8_0 output, one token) and the 512-token GEMM
+/// pass (the 210 Q4_1 matrices, plus the output matrix for the last token). Random weights, release
+/// builds only; takes about 30 s.
+public func runKernelBenchmarks(threads: [Int] = [1, 2], isa: ISALevel = CPUFeatures.selectedISA) -> [KernelBenchmarkResult] {
+    var out: [KernelBenchmarkResult] = []
+    for size in [512, 1024] {
+        for t in threads {
+            out.append(KernelBenchmarkResult(name: "sgemm\(size)", threads: t, value: benchmarkSGEMM(size: size, threads: t, isa: isa),
+                                             unit: "GFLOP/s", secondary: nil, secondaryUnit: nil))
+        }
+    }
+    if let shapes = try? SmolLM2Shapes() {
+        let mb = Double(shapes.byteCount) / 1e6
+        for t in threads {
+            let ms = benchmarkSmolLM2GEMV(threads: t, isa: isa, shapes: shapes)
+            out.append(KernelBenchmarkResult(name: "smollm2_gemv", threads: t, value: ms, unit: "ms/token",
+                                             secondary: mb / ms, secondaryUnit: "GB/s"))
+        }
+        for t in threads {
+            let ms = benchmarkSmolLM2GEMM(tokens: 512, threads: t, isa: isa, shapes: shapes)
+            out.append(KernelBenchmarkResult(name: "smollm2_gemm512", threads: t, value: ms, unit: "ms",
+                                             secondary: 512 / (ms / 1000), secondaryUnit: "tokens/s"))
+        }
+    }
+    return out
+}
+
 /// A printable report of all kernel benchmarks at the given thread counts.
 public func kernelBenchmarkReport(threads: [Int] = [1, 2], isa: ISALevel = CPUFeatures.selectedISA) -> String {
     var lines: [String] = ["kernels: \(isa) (CPU: \(CPUFeatures.host))"]
@@ -201,21 +242,17 @@ public func kernelBenchmarkReport(threads: [Int] = [1, 2], isa: ISALevel = CPUFe
         if digits > 0 { s.insert(".", at: s.index(s.endIndex, offsetBy: -digits)) }
         return s
     }
-    for size in [512, 1024] {
-        for t in threads {
-            lines.append("sgemm \(size)³, \(t) thread\(t == 1 ? "" : "s"): \(fmt(benchmarkSGEMM(size: size, threads: t, isa: isa))) GFLOP/s")
-        }
-    }
-    if let shapes = try? SmolLM2Shapes() {
-        let mb = Double(shapes.byteCount) / 1e6
-        for t in threads {
-            let ms = benchmarkSmolLM2GEMV(threads: t, isa: isa, shapes: shapes)
-            lines.append("SmolLM2 GEMV (210 Q4_1 + Q8_0 output, \(fmt(mb)) MB), \(t) thread\(t == 1 ? "" : "s"): \(fmt(ms, 2)) ms/token (\(fmt(mb / ms)) GB/s)")
-        }
-        for t in threads {
-            let ms = benchmarkSmolLM2GEMM(tokens: 512, threads: t, isa: isa, shapes: shapes)
-            let gflops = 2 * Double(shapes.layerWeights) * 512 / (ms / 1000) / 1e9
-            lines.append("SmolLM2 GEMM 512 tokens (210 Q4_1 + last-token output), \(t) thread\(t == 1 ? "" : "s"): \(fmt(ms)) ms (\(fmt(512 / (ms / 1000))) tok/s, \(fmt(gflops)) GFLOP/s)")
+    let layerGFLOP = 2 * 30 * Double(576 * 576 * 2 + 192 * 576 * 2 + 1536 * 576 * 3) * 512 / 1e9
+    for r in runKernelBenchmarks(threads: threads, isa: isa) {
+        let th = "\(r.threads) thread\(r.threads == 1 ? "" : "s")"
+        switch r.name {
+        case "smollm2_gemv":
+            lines.append("SmolLM2 GEMV (210 Q4_1 + Q8_0 output), \(th): \(fmt(r.value, 2)) ms/token (\(fmt(r.secondary ?? 0)) GB/s)")
+        case "smollm2_gemm512":
+            lines.append("SmolLM2 GEMM 512 tokens (210 Q4_1 + last-token output), \(th): \(fmt(r.value)) ms (\(fmt(r.secondary ?? 0)) tok/s, \(fmt(layerGFLOP / (r.value / 1000))) GFLOP/s)")
+        default:
+            let size = r.name.dropFirst("sgemm".count)
+            lines.append("sgemm \(size)³, \(th): \(fmt(r.value)) GFLOP/s")
         }
     }
     return lines.joined(separator: "\n")

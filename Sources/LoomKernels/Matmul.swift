@@ -70,7 +70,7 @@ public struct WeightMatrix: @unchecked Sendable {
 ///
 /// `x` is n × cols row-major, `y` is n × rows row-major. Uses the fastest kernels this CPU supports
 /// (`CPUFeatures.selectedISA`; `LOOM_ISA=scalar|avx2|avx512` lowers the level). Matrices made by
-/// `prepared()` take the fast paths (Q4_0, Q4_1, Q8_0, F32: streaming GEMV for few tokens, dequantize-panel
+/// `prepared()` take the fast paths (Q4_0, Q4_1, Q8_0, F32, F16, BF16: streaming GEMV for few tokens, dequantize-panel
 /// GEMM for several); other matrices take a generic path (rows dequantized into panels for the same
 /// f32 microkernel). Results stay within f32 rounding of `matmulReference`: weights are dequantized
 /// exactly and activations are never quantized.
@@ -84,6 +84,10 @@ public func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMuta
 public func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, n: Int,
                    bias: UnsafePointer<Float>? = nil, pool: ThreadPool, isa: ISALevel) {
     guard n > 0, w.rows > 0 else { return }
+    guard w.cols > 0 else {
+        for i in 0..<n { for r in 0..<w.rows { y[i * w.rows + r] = bias?[r] ?? 0 } }
+        return
+    }
     let level = CPUFeatures.host.supports(isa) ? isa : CPUFeatures.host.bestISA
     matmulFast(w, x, y, n: n, bias: bias, pool: pool, isa: level)
 }

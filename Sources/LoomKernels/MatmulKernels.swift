@@ -8,7 +8,7 @@ import Darwin
 // The driver of the fast matmul: splits work over the pool's threads, prepares f32 weight panels and
 // calls the per-ISA kernels (ISA/ISAKernels.swift through ISA/ISADispatch.swift).
 //
-//   n < gemmMinTokens: GEMV. Interleaved Q4_0/Q4_1/Q8_0/F32 weights are streamed once per input by kernels
+//   n < gemmMinTokens: GEMV. Interleaved Q4_0/Q4_1/Q8_0/F32/F16/BF16 weights are streamed once per input by kernels
 //     that keep 16 rows in vector lanes, with software prefetch (threads split the 16-row groups).
 //     Other matrices: each row is dequantized once and dotted with the n inputs.
 //   otherwise: GEMM. Loops: token blocks of ≤ mcTokens (their inputs stay in L2) › panels of 32
@@ -163,6 +163,9 @@ func gemvInterleaved(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMu
                 case .f32:
                     isaGemvF32(isa, (w.data + g0 * groupBytes).assumingMemoryBound(to: Float.self), groups: g1 - g0,
                                cols: K, x: xi, y: yi + 16 * g0)
+                case .f16, .bf16:
+                    isaGemvHalf(isa, w.data + g0 * groupBytes, groups: g1 - g0, cols: K, bf16: w.type == .bf16,
+                                x: xi, y: yi + 16 * g0)
                 default:
                     fatalError("no interleaved kernel for \(w.type.name)")
                 }
@@ -287,6 +290,10 @@ func loadPanel(_ w: WeightMatrix, _ p: Panel, kc0: Int, kc: Int, scratch s: Kern
             let f = w.data.assumingMemoryBound(to: Float.self)
             let b0 = f + g0 * 16 * K + 16 * kc0
             return (b0, p.groups == 2 ? b0 + 16 * K : nil)
+        case .f16, .bf16:
+            let src = w.data + g0 * groupBytes + 32 * kc0
+            isaFillHalf(isa, src, count: kc, bf16: w.type == .bf16, out: s.panel)
+            if p.groups == 2 { isaFillHalf(isa, src + groupBytes, count: kc, bf16: w.type == .bf16, out: half1) }
         case .q4_1:
             let src = w.data + g0 * groupBytes + (kc0 / 32) * q4_1Tile
             isaFillQ4_1(isa, src, tiles: kc / 32, out: s.panel)
@@ -332,6 +339,9 @@ func panelSource(_ w: WeightMatrix, _ p: Panel, kc0: Int, kc: Int) -> (first: Un
     case .f32:
         let start = g + 64 * kc0
         return (start, second ? start + groupBytes : nil, 64 * kc)
+    case .f16, .bf16:
+        let start = g + 32 * kc0
+        return (start, second ? start + groupBytes : nil, 32 * kc)
     case .q4_1:
         let start = g + (kc0 / 32) * q4_1Tile
         return (start, second ? start + groupBytes : nil, (kc / 32) * q4_1Tile)

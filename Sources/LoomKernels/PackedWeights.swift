@@ -18,7 +18,8 @@ import Darwin
 ///   (low nibble: column 32t + c, high nibble: column 32t + c + 16).
 /// - Q4_0: per tile (288 bytes): 16 f16 `d`, then 16 chunks of 16 bytes as for Q4_1.
 /// - Q8_0: per tile (544 bytes): 16 f16 `d`, then 32 chunks of 16 bytes, byte j of chunk c = row j's `qs[c]`.
-/// - F32: group g is k-major, `[cols][16]`: float `16k + j` of the group is row 16g + j, column k.
+/// - F32, F16, BF16: group g is k-major, `[cols][16]`: element `16k + j` of the group is row 16g + j,
+///   column k.
 ///
 /// Other types stay in `.rows` layout (`prepared()` returns them unchanged).
 public enum WeightLayout: Sendable, Equatable {
@@ -49,7 +50,7 @@ extension WeightMatrix {
     /// Whether `prepared()` repacks matrices of `type` (the types with fast kernels).
     public static func hasKernelLayout(_ type: TensorType) -> Bool {
         switch type {
-        case .f32, .q4_0, .q4_1, .q8_0: return true
+        case .f32, .f16, .bf16, .q4_0, .q4_1, .q8_0: return true
         default: return false
         }
     }
@@ -122,6 +123,17 @@ extension WeightMatrix {
                     }
                 }
             }
+        case .f16, .bf16:
+            let out = dst.assumingMemoryBound(to: UInt16.self)
+            for g in 0..<groups {
+                let gout = out + g * 16 * cols
+                for j in 0..<16 {
+                    let src = data + (16 * g + j) * rowBytes
+                    for k in 0..<cols {
+                        gout[16 * k + j] = src.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self)
+                    }
+                }
+            }
         default:
             return self
         }
@@ -142,6 +154,12 @@ extension WeightMatrix {
         case .f32:
             let p = base.assumingMemoryBound(to: Float.self)
             for k in 0..<cols { out[k] = p[16 * k + j] }
+        case .f16:
+            let p = base.assumingMemoryBound(to: UInt16.self)
+            for k in 0..<cols { out[k] = halfToFloat(p[16 * k + j]) }
+        case .bf16:
+            let p = base.assumingMemoryBound(to: UInt16.self)
+            for k in 0..<cols { out[k] = bf16ToFloat(p[16 * k + j]) }
         case .q4_1:
             withUnsafeTemporaryAllocation(byteCount: 20, alignment: 4) { blk in
                 for t in 0..<cols / 32 {

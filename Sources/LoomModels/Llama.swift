@@ -166,15 +166,16 @@ public final class LlamaModel: CausalLM, @unchecked Sendable {
             tokenEmbedding.dequantizeRow(t, into: x + i * d)
         }
 
+        let ropeTable = ws.buffer("rope", n * rope.dims)
+        rope.makeTable(positions: positions, into: ropeTable)
         for (l, layer) in layers.enumerated() {
-            for i in 0..<n { rmsNorm(x + i * d, layer.attnNorm, xn + i * d, n: d, eps: c.rmsNormEps) }
+            rmsNorm(rows: n, x, layer.attnNorm, xn, n: d, eps: c.rmsNormEps, pool: pool)
             matmul(layer.wq, xn, q, n: n, bias: layer.bq, pool: pool)
             matmul(layer.wk, xn, k, n: n, bias: layer.bk, pool: pool)
             matmul(layer.wv, xn, v, n: n, bias: layer.bv, pool: pool)
+            rope.apply(q: q, qHeads: H, k: k, kHeads: Hkv, headDim: hd, rows: n, table: ropeTable, pool: pool)
             for i in 0..<n {
                 let pos = Int(positions[i])
-                rope.apply(q + i * qw, heads: H, headDim: hd, position: pos)
-                rope.apply(k + i * kvw, heads: Hkv, headDim: hd, position: pos)
                 for g in 0..<Hkv {
                     (cache.keys(layer: l, head: g) + pos * hd).update(from: k + i * kvw + g * hd, count: hd)
                     (cache.values(layer: l, head: g) + pos * hd).update(from: v + i * kvw + g * hd, count: hd)
@@ -184,10 +185,10 @@ public final class LlamaModel: CausalLM, @unchecked Sendable {
                                 cache: cache, layer: l, out: att, workspace: ws, pool: pool)
             matmul(layer.wo, att, proj, n: n, bias: layer.bo, pool: pool)
             addInPlace(x, proj, n * d)
-            for i in 0..<n { rmsNorm(x + i * d, layer.ffnNorm, xn + i * d, n: d, eps: c.rmsNormEps) }
+            rmsNorm(rows: n, x, layer.ffnNorm, xn, n: d, eps: c.rmsNormEps, pool: pool)
             matmul(layer.wGate, xn, gate, n: n, pool: pool)
             matmul(layer.wUp, xn, up, n: n, pool: pool)
-            swiglu(gate, up, n * f)
+            swiglu(gate, up, n * f, pool: pool)
             matmul(layer.wDown, gate, proj, n: n, pool: pool)
             addInPlace(x, proj, n * d)
         }

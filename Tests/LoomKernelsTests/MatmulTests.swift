@@ -140,6 +140,7 @@ final class MatmulTests: XCTestCase {
             Case(type: .q8_0, rows: 70, cols: 544),
             Case(type: .f32, rows: 1, cols: 1), Case(type: .f32, rows: 31, cols: 7),
             Case(type: .f32, rows: 48, cols: 45), Case(type: .f32, rows: 67, cols: 301),
+            Case(type: .f16, rows: 37, cols: 70), Case(type: .bf16, rows: 20, cols: 33),
         ]
         for (ci, c) in cases.enumerated() {
             let raw = try matrix(c, seed: UInt64(ci + 1))
@@ -160,10 +161,11 @@ final class MatmulTests: XCTestCase {
 
     /// Prompt-sized batches (n = 512) through SmolLM2-like shapes.
     func testLargeBatch() throws {
-        // 576 and 1088 columns: several column blocks; 1040 rows: two passes of 256 tokens.
-        let cases: [Case] = [Case(type: .q4_1, rows: 192, cols: 576), Case(type: .q8_0, rows: 97, cols: 1088),
-                             Case(type: .q4_0, rows: 64, cols: 544),
-                             Case(type: .f32, rows: 130, cols: 300), Case(type: .q4_1, rows: 1040, cols: 64)]
+        // Several token blocks (cols > 512), two column blocks (cols > 1024), a tail panel (rows % 16),
+        // token splits (few panels, 2–3 threads).
+        let cases: [Case] = [Case(type: .q4_1, rows: 96, cols: 576), Case(type: .q8_0, rows: 49, cols: 1088),
+                             Case(type: .q4_0, rows: 64, cols: 544), Case(type: .bf16, rows: 40, cols: 600),
+                             Case(type: .f32, rows: 130, cols: 300)]
         for (ci, c) in cases.enumerated() {
             let raw = try matrix(c, seed: UInt64(50 + ci))
             let packed = try raw.prepared()
@@ -180,7 +182,6 @@ final class MatmulTests: XCTestCase {
 
     func testGenericTypes() throws {
         let cases: [Case] = [
-            Case(type: .f16, rows: 37, cols: 70), Case(type: .bf16, rows: 20, cols: 33),
             Case(type: .q5_0, rows: 18, cols: 288),
             Case(type: .q5_1, rows: 33, cols: 64), Case(type: .q4_K, rows: 40, cols: 512),
             Case(type: .q5_K, rows: 17, cols: 256), Case(type: .q6_K, rows: 35, cols: 512),
@@ -205,7 +206,8 @@ final class MatmulTests: XCTestCase {
     /// Rows read back from the interleaved layout are bit-identical to the file's rows.
     func testPreparedRowsAreBitExact() throws {
         for (ci, c) in [Case(type: .q4_1, rows: 37, cols: 96), Case(type: .q8_0, rows: 40, cols: 64),
-                        Case(type: .q4_0, rows: 19, cols: 128),
+                        Case(type: .q4_0, rows: 19, cols: 128), Case(type: .f16, rows: 21, cols: 40),
+                        Case(type: .bf16, rows: 32, cols: 17),
                         Case(type: .f32, rows: 33, cols: 19)].enumerated() {
             let raw = try matrix(c, seed: UInt64(300 + ci))
             let packed = try raw.prepared()

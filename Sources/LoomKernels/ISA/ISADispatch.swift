@@ -132,3 +132,20 @@ func isaDot(_ isa: ISALevel, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float
     case .scalar: return LoomKernels.dotF32(a, b, n)
     }
 }
+
+func isaGemvHalf(_ isa: ISALevel, _ w: UnsafeRawPointer, groups: Int, cols: Int, bf16: Bool, x: UnsafePointer<Float>,
+                 y: UnsafeMutablePointer<Float>) {
+    switch isa {
+    case .avx512: LoomKernelsAVX512.gemvHalf(w, groups: groups, cols: cols, bf16: bf16, x: x, y: y)
+    case .avx2: LoomKernelsAVX2.gemvHalf(w, groups: groups, cols: cols, bf16: bf16, x: x, y: y)
+    case .scalar: LoomKernels.gemvHalf(w, groups: groups, cols: cols, bf16: bf16, x: x, y: y)
+    }
+}
+
+func isaFillHalf(_ isa: ISALevel, _ src: UnsafeRawPointer, count: Int, bf16: Bool, out: UnsafeMutablePointer<Float>) {
+    switch isa {
+    case .avx512: LoomKernelsAVX512.fillHalf(src, count: count, bf16: bf16, out: out)
+    case .avx2: LoomKernelsAVX2.fillHalf(src, count: count, bf16: bf16, out: out)
+    case .scalar: LoomKernels.fillHalf(src, count: count, bf16: bf16, out: out)
+    }
+}

@@ -74,6 +74,26 @@ func vhalves(_ p: UnsafeRawPointer) -> V16 {
     #endif
 }
 
+/// 16 bfloat16 values at `p` widened to f32 (exact: the bits shifted up by 16).
+@inline(__always)
+func vbf16(_ p: UnsafeRawPointer) -> V16 {
+    #if LOOM_AVX512
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(p.loadUnaligned(as: SIMD4<Int64>.self)), 16))
+    #elseif LOOM_AVX2
+    let lo = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(p.loadUnaligned(as: SIMD2<Int64>.self)), 16))
+    let hi = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(p.loadUnaligned(fromByteOffset: 16, as: SIMD2<Int64>.self)), 16))
+    return V16(lowHalf: lo, highHalf: hi)
+    #else
+    var r = V16()
+    for i in 0..<16 { r[i] = Float(bitPattern: UInt32(p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16) }
+    return r
+    #endif
+}
+
+/// 16 f16 (`bf16` false) or bf16 values at `p` as f32.
+@inline(__always)
+func vwiden(_ p: UnsafeRawPointer, bf16: Bool) -> V16 { bf16 ? vbf16(p) : vhalves(p) }
+
 /// The constant table 0, 1, ..., 15 that turns a nibble into a float by permutation.
 @inline(__always)
 func nibbleTable() -> V16 { V16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) }
@@ -287,7 +307,39 @@ package func gemvF32(_ w: UnsafePointer<Float>, groups: Int, cols: Int, x: Unsaf
     }
 }
 
+/// F16 / BF16, interleaved ([cols][16] 16-bit values per group): y[16g + j] = Σ_k w[g][k][j]·x[k].
+package func gemvHalf(_ w: UnsafeRawPointer, groups: Int, cols: Int, bf16: Bool, x: UnsafePointer<Float>,
+                      y: UnsafeMutablePointer<Float>) {
+    var p = w
+    for g in 0..<groups {
+        var s0 = V16(), s1 = V16(), s2 = V16(), s3 = V16()
+        var k = 0
+        while k + 4 <= cols {
+            prefetch(p + prefetchAhead)
+            prefetch(p + prefetchAhead + 64)
+            s0 = vmadd(vwiden(p, bf16: bf16), V16(repeating: x[k]), s0)
+            s1 = vmadd(vwiden(p + 32, bf16: bf16), V16(repeating: x[k + 1]), s1)
+            s2 = vmadd(vwiden(p + 64, bf16: bf16), V16(repeating: x[k + 2]), s2)
+            s3 = vmadd(vwiden(p + 96, bf16: bf16), V16(repeating: x[k + 3]), s3)
+            p += 128
+            k += 4
+        }
+        while k < cols {
+            s0 = vmadd(vwiden(p, bf16: bf16), V16(repeating: x[k]), s0)
+            p += 32
+            k += 1
+        }
+        vstore((s0 + s1) + (s2 + s3), y + 16 * g)
+    }
+}
+
 // MARK: - Panel fill: dequantize tiles of one 16-row group into a k-major f32 panel
+
+/// out[16k + j] = the f32 value of src's 16-bit element 16k + j, for k < count (F16 / BF16 groups).
+package func fillHalf(_ src: UnsafeRawPointer, count: Int, bf16: Bool, out: UnsafeMutablePointer<Float>) {
+    for k in 0..<count { vstore(vwiden(src + 32 * k, bf16: bf16), out + 16 * k) }
+}
+
 
 /// out[(32t + c)·16 + j] = row j's weight at column 32t + c, for `tiles` Q4_1 tiles from `src`.
 /// Bit-identical to the reference (d·q rounded, then + m).
