@@ -178,7 +178,11 @@ typedef struct loom_context_params {
     uint32_t n_ctx;     /* positions the KV cache holds; 0 = the model's trained length, capped at 4096 */
     uint32_t n_batch;   /* most tokens per forward pass (longer inputs are split); default 512 */
     int32_t n_threads;  /* threads of the context's pool, the caller included; >= 1 (default: cores, at most 8) */
+    int32_t type_kv;    /* KV cache elements: LOOM_KV_F32 (exact, default) or LOOM_KV_F16 (half the memory) */
 } loom_context_params;
+
+#define LOOM_KV_F32 0 /* GGML's type ids */
+#define LOOM_KV_F16 1
 
 /* Defaults as described above. Thread-safe. */
 loom_context_params loom_context_default_params(void);

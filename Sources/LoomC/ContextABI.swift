@@ -15,7 +15,7 @@ func contextHandle(_ p: OpaquePointer?) throws -> Context {
 @_cdecl("loom_context_default_params")
 public func loom_context_default_params() -> loom_context_params {
     loom_context_params(size: UInt32(MemoryLayout<loom_context_params>.size), n_ctx: 0, n_batch: 512,
-                        n_threads: Int32(ContextParams.defaultThreads))
+                        n_threads: Int32(ContextParams.defaultThreads), type_kv: 0)
 }
 
 @_cdecl("loom_context_new")
@@ -26,8 +26,11 @@ public func loom_context_new(_ model: OpaquePointer?, _ params: UnsafePointer<lo
         guard let out else { throw LoomError.invalidArgument("out is NULL") }
         let m = try borrowHandle(model, as: ModelHandle.self, "model").model
         let p = try readParams(params, defaults: loom_context_default_params(), what: "params")
+        guard p.type_kv == 0 || p.type_kv == 1 else {
+            throw LoomError.invalidArgument("type_kv must be LOOM_KV_F32 (0) or LOOM_KV_F16 (1), got \(p.type_kv)")
+        }
         let ctx = try Context(model: m, params: ContextParams(contextLength: Int(p.n_ctx), batchSize: Int(p.n_batch),
-                                                               threads: Int(p.n_threads)))
+                                                               threads: Int(p.n_threads), kvType: p.type_kv == 1 ? .f16 : .f32))
         out.pointee = retainHandle(ContextHandle(context: ctx))
         return LOOM_OK
     }

@@ -29,6 +29,9 @@ struct BenchCommand: ParsableCommand {
     @Option(name: [.short, .customLong("batch-size")], help: "n_batch.")
     var b: Int = 512
 
+    @Option(name: .customLong("kv-type"), help: "KV cache elements: f32 (exact) or f16.")
+    var kvType: String = "f32"
+
     @Flag(help: "One JSON object per line.")
     var json = false
 
@@ -50,7 +53,9 @@ struct BenchCommand: ParsableCommand {
         let loadStart = monotonicSeconds()
         let model = try modelOptions.load(vocabOnly: false)
         let loadSeconds = monotonicSeconds() - loadStart
-        let ctx = try Context(model: model, params: ContextParams(contextLength: max(p + n, 16), batchSize: b, threads: t))
+        guard kvType == "f32" || kvType == "f16" else { throw ValidationError("--kv-type is f32 or f16") }
+        let ctx = try Context(model: model, params: ContextParams(contextLength: max(p + n, 16), batchSize: b, threads: t,
+                                                                   kvType: kvType == "f16" ? .f16 : .f32))
         var rng = SystemRandomNumberGenerator()
         let vocab = ctx.vocabSize
         func synthetic(_ count: Int) -> [Int32] { (0..<count).map { _ in Int32.random(in: 0..<Int32(vocab), using: &rng) } }
@@ -62,7 +67,7 @@ struct BenchCommand: ParsableCommand {
         let modelName = model.metadataValue("general.name") ?? model.path
         let sizeMiB = Double(fileSize(model.path)) / 1_048_576
         if !json {
-            print("model: \(modelName) (\(format1(sizeMiB)) MiB), load \(format1(loadSeconds * 1000)) ms, threads \(t), n_batch \(b), KV cache \(format1(Double(ctx.cache.byteCount) / 1_048_576)) MiB")
+            print("model: \(modelName) (\(format1(sizeMiB)) MiB), load \(format1(loadSeconds * 1000)) ms, threads \(t), n_batch \(b), KV cache \(kvType) \(format1(Double(ctx.cache.byteCount) / 1_048_576)) MiB")
             print("| test   | tokens/s mean ± sd | runs |")
             print("|--------|--------------------|------|")
         }

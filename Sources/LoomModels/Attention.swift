@@ -26,7 +26,7 @@ func causalAttention(q: UnsafeMutablePointer<Float>, n: Int, positions: UnsafeBu
                 (qg + (h * n + i) * hd).update(from: q + i * qw + (g * group + h) * hd, count: hd)
             }
         }
-        let keys = try WeightMatrix(type: .f32, rows: span, cols: hd, data: UnsafeRawPointer(cache.keys(layer: layer, head: g)))
+        let keys = try WeightMatrix(type: cache.type, rows: span, cols: hd, data: UnsafeRawPointer(cache.keys(layer: layer, head: g)))
         matmul(keys, qg, scores, n: rows, pool: pool)
         pool.parallelFor(rows) { range in
             for r in range {
@@ -40,7 +40,7 @@ func causalAttention(q: UnsafeMutablePointer<Float>, n: Int, positions: UnsafeBu
         let values = cache.values(layer: layer, head: g)
         pool.parallelFor(hd) { dims in
             for d in dims {
-                for t in 0..<span { vt[d * span + t] = values[t * hd + d] }
+                for t in 0..<span { vt[d * span + t] = cache.load(values, t * hd + d) }
             }
         }
         let vMatrix = try WeightMatrix(type: .f32, rows: hd, cols: span, data: UnsafeRawPointer(vt))

@@ -8,11 +8,15 @@ public struct ContextParams: Sendable {
     public var batchSize = 512
     /// Threads of the context's pool (the calling thread included).
     public var threads = ContextParams.defaultThreads
+    /// Element type of the KV cache: .f32 (exact, the default) or .f16 (half the memory).
+    public var kvType = TensorType.f32
 
-    public init(contextLength: Int = 0, batchSize: Int = 512, threads: Int = ContextParams.defaultThreads) {
+    public init(contextLength: Int = 0, batchSize: Int = 512, threads: Int = ContextParams.defaultThreads,
+                kvType: TensorType = .f32) {
         self.contextLength = contextLength
         self.batchSize = batchSize
         self.threads = threads
+        self.kvType = kvType
     }
 
     /// The machine's cores, at most 8.
@@ -59,7 +63,7 @@ public final class Context: @unchecked Sendable {
         self.network = network
         self.params = p
         cache = try KVCache(layers: network.layerCount, heads: network.kvHeads, headDim: network.headDim,
-                            capacity: p.contextLength)
+                            capacity: p.contextLength, type: p.kvType)
         pool = ThreadPool(threadCount: p.threads)
         workspace = network.makeWorkspace(batch: p.batchSize, capacity: p.contextLength, threads: pool.activeThreads)
     }

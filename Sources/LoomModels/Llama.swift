@@ -177,8 +177,8 @@ public final class LlamaModel: CausalLM, @unchecked Sendable {
             for i in 0..<n {
                 let pos = Int(positions[i])
                 for g in 0..<Hkv {
-                    (cache.keys(layer: l, head: g) + pos * hd).update(from: k + i * kvw + g * hd, count: hd)
-                    (cache.values(layer: l, head: g) + pos * hd).update(from: v + i * kvw + g * hd, count: hd)
+                    cache.store(k + i * kvw + g * hd, into: cache.keys(layer: l, head: g), position: pos)
+                    cache.store(v + i * kvw + g * hd, into: cache.values(layer: l, head: g), position: pos)
                 }
             }
             try causalAttention(q: q, n: n, positions: positions, heads: H, kvHeads: Hkv, headDim: hd,

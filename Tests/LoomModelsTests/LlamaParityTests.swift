@@ -93,3 +93,33 @@ final class LlamaParityTests: XCTestCase {
         XCTAssertThrowsError(try Context(model: vocabOnly))
     }
 }
+
+/// The f16 KV cache option: half the memory, logits close to the f32 cache's, same greedy choices.
+final class HalfKVCacheTests: XCTestCase {
+    func testF16CacheStaysCloseToF32() throws {
+        for path in ["/tiny-llama/model.f32.gguf", "/tiny-llama/model.q8_0.gguf"] {
+            let model = try Model.load(path: TestData.fixtures + path)
+            let exact = try Context(model: model, params: ContextParams(contextLength: 64, threads: 2))
+            let half = try Context(model: model, params: ContextParams(contextLength: 64, threads: 2, kvType: .f16))
+            XCTAssertEqual(half.cache.byteCount * 2, exact.cache.byteCount)
+            var worst: Float = 0
+            var sameTop1 = 0, rows = 0
+            for p in try LlamaParityTests.prompts() {
+                exact.clear(); half.clear()
+                try exact.decode(p.ids, logits: .all)
+                try half.decode(p.ids, logits: .all)
+                let a = exact.withLogits { Array($0) }, b = half.withLogits { Array($0) }
+                for j in 0..<a.count { worst = max(worst, abs(a[j] - b[j])) }
+                let v = exact.vocabSize
+                for r in 0..<p.ids.count {
+                    let ra = a[(r * v)..<((r + 1) * v)], rb = b[(r * v)..<((r + 1) * v)]
+                    if ra.firstIndex(of: ra.max()!) == rb.firstIndex(of: rb.max()!) { sameTop1 += 1 }
+                    rows += 1
+                }
+            }
+            print("f16 KV cache vs f32 (\(path)): max|Δlogit| = \(worst), top-1 identical \(sameTop1)/\(rows)")
+            XCTAssertLessThanOrEqual(worst, 1e-2)
+            XCTAssertEqual(sameTop1, rows)
+        }
+    }
+}

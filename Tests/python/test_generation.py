@@ -173,3 +173,14 @@ def test_two_threads_share_a_model():
         for t in threads:
             t.join()
         assert not errors
+
+
+def test_f16_kv_cache():
+    expected = read_safetensors(TINY / "refs.safetensors")["prompt0.logits"]
+    with loom.Model(TINY / "model.f32.gguf") as m, m.new_context(n_ctx=64, kv_type="f16") as ctx:
+        ctx.decode(refs()[0]["ids"], logits_all=True)
+        got = ctx.all_logits()
+        assert np.abs(got - expected).max() <= 1e-2
+        assert (got.argmax(1) == expected.argmax(1)).all()
+        with pytest.raises(loom.LoomError):
+            m.new_context(kv_type="q4")

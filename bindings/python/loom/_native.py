@@ -32,7 +32,8 @@ class ChatMessage(ctypes.Structure):
 
 
 class ContextParams(ctypes.Structure):
-    _fields_ = [("size", c_uint32), ("n_ctx", c_uint32), ("n_batch", c_uint32), ("n_threads", c_int32)]
+    _fields_ = [("size", c_uint32), ("n_ctx", c_uint32), ("n_batch", c_uint32), ("n_threads", c_int32),
+                ("type_kv", c_int32)]
 
 
 def _library_path():

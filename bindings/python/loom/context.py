@@ -10,11 +10,12 @@ from .errors import LoomError, check
 class Context(Handle):
     """Runs a model: KV cache, threads and the last logits. Use from one thread at a time.
 
-    Made by Model.new_context(n_ctx=0, n_batch=512, n_threads=None)."""
+    Made by Model.new_context(n_ctx=0, n_batch=512, n_threads=None, kv_type="f32"); kv_type "f16"
+    halves the KV cache's memory."""
 
     _kind = "context"
 
-    def __init__(self, model, n_ctx=0, n_batch=512, n_threads=None):
+    def __init__(self, model, n_ctx=0, n_batch=512, n_threads=None, kv_type="f32"):
         lib = _native.lib()
         params = lib.loom_context_default_params()
         params.n_ctx = _uint("n_ctx", n_ctx)
@@ -23,6 +24,9 @@ class Context(Handle):
             if isinstance(n_threads, bool) or not isinstance(n_threads, int):
                 raise TypeError("n_threads must be an int")
             params.n_threads = n_threads
+        if kv_type not in ("f32", "f16"):
+            raise LoomError(-1, f"kv_type must be 'f32' or 'f16', got {kv_type!r}")
+        params.type_kv = 1 if kv_type == "f16" else 0
         handle = ctypes.c_void_p()
         check(lib.loom_context_new(model._h(), ctypes.byref(params), ctypes.byref(handle)))
         self._handle = handle

@@ -73,9 +73,9 @@ class Model(Handle):
 
     # ------------------------------------------------------------------ running the model
 
-    def new_context(self, n_ctx=0, n_batch=512, n_threads=None):
+    def new_context(self, n_ctx=0, n_batch=512, n_threads=None, kv_type="f32"):
         """A new Context (KV cache + threads) on this model; use it from one thread at a time."""
-        return Context(self, n_ctx=n_ctx, n_batch=n_batch, n_threads=n_threads)
+        return Context(self, n_ctx=n_ctx, n_batch=n_batch, n_threads=n_threads, kv_type=kv_type)
 
     def _private_context(self, needed):
         """The model's convenience context, grown when a call needs more positions."""
