@@ -27,20 +27,32 @@ public indirect enum JSONValue: Sendable, Equatable {
     }
 }
 
-/// A JSON object that keeps its keys' order (later duplicates win, as in most parsers).
+/// A JSON object that keeps its keys' order (later duplicates win, as in most parsers). Keys compare
+/// by their exact UTF-8 bytes: Swift's String equality treats canonically equivalent spellings (U+00C5
+/// and U+212B) as one key, which would merge distinct vocabulary entries.
 public struct JSONObject: Sendable, Equatable {
     public private(set) var keys: [String] = []
-    public private(set) var values: [String: JSONValue] = [:]
+    private var values: [ExactKey: JSONValue] = [:]
 
     public init() {}
 
-    public subscript(key: String) -> JSONValue? { values[key] }
+    public subscript(key: String) -> JSONValue? { values[ExactKey(key)] }
 
     public mutating func set(_ key: String, _ value: JSONValue) {
-        if values.updateValue(value, forKey: key) == nil { keys.append(key) }
+        if values.updateValue(value, forKey: ExactKey(key)) == nil { keys.append(key) }
     }
 
     public var count: Int { keys.count }
+
+    public static func == (a: JSONObject, b: JSONObject) -> Bool {
+        a.keys.map(ExactKey.init) == b.keys.map(ExactKey.init) && a.values == b.values
+    }
+}
+
+/// A string key hashed and compared by its UTF-8 bytes.
+struct ExactKey: Hashable, Sendable {
+    let bytes: [UInt8]
+    init(_ s: String) { bytes = Array(s.utf8) }
 }
 
 /// Strict RFC 8259 parser over UTF-8 bytes.

@@ -114,6 +114,14 @@ final class JSONTests: XCTestCase {
         XCTAssertEqual(v["c"]?.object?.count, 0)
     }
 
+    /// Canonically equivalent keys ("Å" as U+00C5 and as U+212B) stay two keys.
+    func testKeysAreExactBytes() throws {
+        let v = try JSONParser.parse(Array(#"{"\u00c5": 1, "\u212b": 2}"#.utf8))
+        XCTAssertEqual(v.object?.count, 2)
+        XCTAssertEqual(v["\u{00C5}"]?.int, 1)
+        XCTAssertEqual(v["\u{212B}"]?.int, 2)
+    }
+
     func testRejects() {
         let bad = ["", "{", "[1,]", "{\"a\" 1}", "01", "1.", "\"\\x\"", "tru", "[1] 2", "\"a\nb\"",
                    String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)]
