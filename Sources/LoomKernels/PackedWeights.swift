@@ -73,45 +73,11 @@ extension WeightMatrix {
         let tiles = cols / 32
         switch type {
         case .q4_1:
-            for g in 0..<groups {
-                for t in 0..<tiles {
-                    let tile = dst + g * 16 * rowBytes + t * 320
-                    for j in 0..<16 {
-                        let blk = data + (16 * g + j) * rowBytes + t * 20
-                        tile.storeBytes(of: blk.loadUnaligned(as: UInt16.self), toByteOffset: 2 * j, as: UInt16.self)
-                        tile.storeBytes(of: blk.loadUnaligned(fromByteOffset: 2, as: UInt16.self), toByteOffset: 32 + 2 * j, as: UInt16.self)
-                        for c in 0..<16 {
-                            tile.storeBytes(of: blk.load(fromByteOffset: 4 + c, as: UInt8.self), toByteOffset: 64 + 16 * c + j, as: UInt8.self)
-                        }
-                    }
-                }
-            }
+            interleaveBlocks(into: dst, groups: groups, tiles: tiles, scaleFields: 2, quantBytes: 16)
         case .q4_0:
-            for g in 0..<groups {
-                for t in 0..<tiles {
-                    let tile = dst + g * 16 * rowBytes + t * 288
-                    for j in 0..<16 {
-                        let blk = data + (16 * g + j) * rowBytes + t * 18
-                        tile.storeBytes(of: blk.loadUnaligned(as: UInt16.self), toByteOffset: 2 * j, as: UInt16.self)
-                        for c in 0..<16 {
-                            tile.storeBytes(of: blk.load(fromByteOffset: 2 + c, as: UInt8.self), toByteOffset: 32 + 16 * c + j, as: UInt8.self)
-                        }
-                    }
-                }
-            }
+            interleaveBlocks(into: dst, groups: groups, tiles: tiles, scaleFields: 1, quantBytes: 16)
         case .q8_0:
-            for g in 0..<groups {
-                for t in 0..<tiles {
-                    let tile = dst + g * 16 * rowBytes + t * 544
-                    for j in 0..<16 {
-                        let blk = data + (16 * g + j) * rowBytes + t * 34
-                        tile.storeBytes(of: blk.loadUnaligned(as: UInt16.self), toByteOffset: 2 * j, as: UInt16.self)
-                        for c in 0..<32 {
-                            tile.storeBytes(of: blk.load(fromByteOffset: 2 + c, as: UInt8.self), toByteOffset: 32 + 16 * c + j, as: UInt8.self)
-                        }
-                    }
-                }
-            }
+            interleaveBlocks(into: dst, groups: groups, tiles: tiles, scaleFields: 1, quantBytes: 32)
         case .f32:
             let out = dst.assumingMemoryBound(to: Float.self)
             for g in 0..<groups {
@@ -212,4 +178,31 @@ private func releasePages(of file: MappedFile, from start: UnsafeRawPointer, cou
     let last = e / page * page
     guard last > first else { return }
     _ = madvise(UnsafeMutableRawPointer(bitPattern: first), Int(last - first), MADV_DONTNEED)
+}
+
+extension WeightMatrix {
+    /// Repacks 32-weight blocks made of `scaleFields` f16 fields followed by `quantBytes` quant bytes
+    /// (Q4_0: d | 16 B; Q4_1: d, m | 16 B; Q8_0: d | 32 B) into `.interleaved16` tiles: each f16 field
+    /// of the 16 rows side by side, then chunk c holds byte c of every row (byte j = row j).
+    fileprivate func interleaveBlocks(into dst: UnsafeMutableRawPointer, groups: Int, tiles: Int,
+                                      scaleFields: Int, quantBytes: Int) {
+        let blockBytes = 2 * scaleFields + quantBytes
+        let tileBytes = 16 * blockBytes
+        for g in 0..<groups {
+            for t in 0..<tiles {
+                let tile = dst + g * 16 * rowBytes + t * tileBytes
+                for j in 0..<16 {
+                    let blk = data + (16 * g + j) * rowBytes + t * blockBytes
+                    for f in 0..<scaleFields {
+                        tile.storeBytes(of: blk.loadUnaligned(fromByteOffset: 2 * f, as: UInt16.self),
+                                        toByteOffset: 32 * f + 2 * j, as: UInt16.self)
+                    }
+                    for c in 0..<quantBytes {
+                        tile.storeBytes(of: blk.load(fromByteOffset: 2 * scaleFields + c, as: UInt8.self),
+                                        toByteOffset: 32 * scaleFields + 16 * c + j, as: UInt8.self)
+                    }
+                }
+            }
+        }
+    }
 }

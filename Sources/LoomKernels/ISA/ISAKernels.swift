@@ -160,6 +160,12 @@ func vint8(_ p: UnsafeRawPointer) -> V16 {
 @inline(__always)
 func prefetch(_ p: UnsafeRawPointer) { loomi_prefetch(p) }
 
+/// Prefetches the 320 bytes of a quantized tile `prefetchAhead` bytes past `p` (five cache lines).
+@inline(__always)
+func prefetchTileAhead(_ p: UnsafeRawPointer) {
+    for line in stride(from: 0, through: 256, by: 64) { prefetch(p + prefetchAhead + line) }
+}
+
 /// IEEE half → float, exact (portable path only).
 @inline(__always)
 func scalarHalf(_ h: UInt16) -> Float {
@@ -185,11 +191,7 @@ package func gemvQ4_1(_ w: UnsafeRawPointer, groups: Int, tiles: Int, x: UnsafeP
     for g in 0..<groups {
         var accD = V16(), accM = V16()
         for t in 0..<tiles {
-            prefetch(p + prefetchAhead)
-            prefetch(p + prefetchAhead + 64)
-            prefetch(p + prefetchAhead + 128)
-            prefetch(p + prefetchAhead + 192)
-            prefetch(p + prefetchAhead + 256)
+            prefetchTileAhead(p)
             let xs = x + tileCols * t
             let q = p + 64
             var s0 = V16(), s1 = V16(), s2 = V16(), s3 = V16()
@@ -220,11 +222,7 @@ package func gemvQ4_0(_ w: UnsafeRawPointer, groups: Int, tiles: Int, x: UnsafeP
     for g in 0..<groups {
         var acc0 = V16(), acc1 = V16()
         for t in 0..<tiles {
-            prefetch(p + prefetchAhead)
-            prefetch(p + prefetchAhead + 64)
-            prefetch(p + prefetchAhead + 128)
-            prefetch(p + prefetchAhead + 192)
-            prefetch(p + prefetchAhead + 256)
+            prefetchTileAhead(p)
             let xs = x + tileCols * t
             let q = p + 32
             var s0 = V16(), s1 = V16(), s2 = V16(), s3 = V16()
