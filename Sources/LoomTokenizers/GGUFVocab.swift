@@ -2,18 +2,23 @@ import LoomCore
 import LoomFormats
 
 /// Building a tokenizer from GGUF `tokenizer.ggml.*` metadata, following llama.cpp's
-/// `llama_vocab::impl::load` for BPE ("gpt2") vocabularies.
+/// `llama_vocab::impl::load`. `tokenizer.ggml.model` picks the vocabulary kind; each kind's file
+/// holds its loader (BPE "gpt2" here).
 extension Tokenizer {
     public static func load(gguf: GGUFFile) throws -> Tokenizer {
         guard let modelName = gguf["tokenizer.ggml.model"]?.string else {
             throw LoomError.format("'\(gguf.file.path)' has no tokenizer (tokenizer.ggml.model is missing)")
         }
-        guard modelName == "gpt2" else {
-            throw LoomError.unsupported("tokenizer model '\(modelName)' is not supported yet (only byte-level BPE, 'gpt2')")
+        switch modelName {
+        case "gpt2":
+            return try loadGGUFBPE(gguf)
+        default:
+            throw LoomError.unsupported("tokenizer model '\(modelName)' is not supported")
         }
-        let preName = gguf["tokenizer.ggml.pre"]?.string
-        let pre = try LlamaPreType.named(preName)
+    }
 
+    /// Token texts (empty ones renamed as llama.cpp does) and GGUF token types.
+    static func ggufTokens(_ gguf: GGUFFile) throws -> (texts: [String], attributes: [TokenAttributes]) {
         guard let tokenValues = gguf["tokenizer.ggml.tokens"]?.array, gguf["tokenizer.ggml.tokens"]?.strings?.count == tokenValues.count else {
             throw LoomError.format("tokenizer.ggml.tokens is missing or not an array of strings")
         }
@@ -25,7 +30,6 @@ extension Tokenizer {
             let s = v.string ?? ""
             texts.append(s.isEmpty ? "[EMPTY_\(i)]" : s)
         }
-
         var attrs = [TokenAttributes](repeating: .normal, count: n)
         if let tt = gguf["tokenizer.ggml.token_type"] {
             guard case .array(let et, let items) = tt, et == .int32 else {
@@ -36,6 +40,54 @@ extension Tokenizer {
             }
             for i in 0..<n { attrs[i] = TokenAttributes(ggufType: items[i].int ?? 0) }
         }
+        return (texts, attrs)
+    }
+
+    /// Special token ids from metadata over the kind's defaults (llama.cpp ignores out-of-range ids).
+    static func ggufSpecialIDs(_ gguf: GGUFFile, _ vocab: inout Vocabulary, bos: Int32?, eos: Int32?, unk: Int32? = nil,
+                               sep: Int32? = nil, pad: Int32? = nil, mask: Int32? = nil) {
+        let n = vocab.count
+        func defaultID(_ v: Int32?) -> Int32? { v.flatMap { $0 >= 0 && Int($0) < n ? $0 : nil } }
+        func keyID(_ key: String, _ current: Int32?) -> Int32? {
+            guard let v = gguf[key]?.int else { return current }
+            return v >= 0 && v < n ? Int32(v) : current
+        }
+        vocab.bos = keyID("tokenizer.ggml.bos_token_id", defaultID(bos))
+        vocab.eos = keyID("tokenizer.ggml.eos_token_id", defaultID(eos))
+        vocab.eot = keyID("tokenizer.ggml.eot_token_id", nil)
+        vocab.eom = keyID("tokenizer.ggml.eom_token_id", nil)
+        vocab.unk = keyID("tokenizer.ggml.unknown_token_id", defaultID(unk))
+        vocab.sep = keyID("tokenizer.ggml.seperator_token_id", defaultID(sep))
+        vocab.pad = keyID("tokenizer.ggml.padding_token_id", defaultID(pad))
+        vocab.mask = keyID("tokenizer.ggml.mask_token_id", defaultID(mask))
+        vocab.fimPre = keyID("tokenizer.ggml.fim_pre_token_id", keyID("tokenizer.ggml.prefix_token_id", nil))
+        vocab.fimSuf = keyID("tokenizer.ggml.fim_suf_token_id", keyID("tokenizer.ggml.suffix_token_id", nil))
+        vocab.fimMid = keyID("tokenizer.ggml.fim_mid_token_id", keyID("tokenizer.ggml.middle_token_id", nil))
+        vocab.fimPad = keyID("tokenizer.ggml.fim_pad_token_id", nil)
+        vocab.fimRep = keyID("tokenizer.ggml.fim_rep_token_id", nil)
+        vocab.fimSep = keyID("tokenizer.ggml.fim_sep_token_id", nil)
+    }
+
+    /// llama.cpp's special-token partition entries: CONTROL, USER_DEFINED and UNKNOWN tokens.
+    static func ggufSpecialEntries(_ vocab: Vocabulary) -> [SpecialTokenMatcher.Entry] {
+        var entries: [SpecialTokenMatcher.Entry] = []
+        for i in 0..<vocab.count {
+            let a = vocab.attributes[i]
+            guard !a.intersection([.control, .userDefined, .unknown]).isEmpty else { continue }
+            entries.append(.init(bytes: Array(vocab.texts[i].utf8), id: Int32(i), lstrip: a.contains(.lstrip),
+                                 rstrip: a.contains(.rstrip), singleWord: false,
+                                 needsParseSpecial: !a.intersection([.control, .unknown]).isEmpty, normalized: false))
+        }
+        return entries
+    }
+
+    /// Byte-level BPE ("gpt2"): llama.cpp's `llm_tokenizer_bpe` with the named pre-tokenizer.
+    static func loadGGUFBPE(_ gguf: GGUFFile) throws -> Tokenizer {
+        let preName = gguf["tokenizer.ggml.pre"]?.string
+        let pre = try LlamaPreType.named(preName)
+
+        let (texts, attrs) = try ggufTokens(gguf)
+        let n = texts.count
 
         guard let mergeStrings = gguf["tokenizer.ggml.merges"]?.strings else {
             throw LoomError.format("tokenizer.ggml.merges is missing or not an array of strings")
@@ -55,25 +107,7 @@ extension Tokenizer {
         var vocab = Vocabulary(texts: texts, attributes: attrs)
 
         // Special token ids: llama.cpp's BPE defaults (bos = eos = 11), then the metadata.
-        func defaultID(_ v: Int32?) -> Int32? { v.flatMap { $0 >= 0 && Int($0) < n ? $0 : nil } }
-        func keyID(_ key: String, _ current: Int32?) -> Int32? {
-            guard let v = gguf[key]?.int else { return current }
-            return v >= 0 && v < n ? Int32(v) : current
-        }
-        vocab.bos = keyID("tokenizer.ggml.bos_token_id", pre.noBOS ? nil : defaultID(11))
-        vocab.eos = keyID("tokenizer.ggml.eos_token_id", defaultID(11))
-        vocab.eot = keyID("tokenizer.ggml.eot_token_id", nil)
-        vocab.eom = keyID("tokenizer.ggml.eom_token_id", nil)
-        vocab.unk = keyID("tokenizer.ggml.unknown_token_id", nil)
-        vocab.sep = keyID("tokenizer.ggml.seperator_token_id", nil)
-        vocab.pad = keyID("tokenizer.ggml.padding_token_id", nil)
-        vocab.mask = keyID("tokenizer.ggml.mask_token_id", nil)
-        vocab.fimPre = keyID("tokenizer.ggml.fim_pre_token_id", keyID("tokenizer.ggml.prefix_token_id", nil))
-        vocab.fimSuf = keyID("tokenizer.ggml.fim_suf_token_id", keyID("tokenizer.ggml.suffix_token_id", nil))
-        vocab.fimMid = keyID("tokenizer.ggml.fim_mid_token_id", keyID("tokenizer.ggml.middle_token_id", nil))
-        vocab.fimPad = keyID("tokenizer.ggml.fim_pad_token_id", nil)
-        vocab.fimRep = keyID("tokenizer.ggml.fim_rep_token_id", nil)
-        vocab.fimSep = keyID("tokenizer.ggml.fim_sep_token_id", nil)
+        ggufSpecialIDs(gguf, &vocab, bos: pre.noBOS ? nil : 11, eos: 11)
 
         var addBOS = pre.addBOS
         var addEOS = false
@@ -97,21 +131,14 @@ extension Tokenizer {
             if let id = vocab.id(of: "[MASK]") { vocab.attributes[Int(id)].insert(.lstrip) }
         }
 
-        // Special tokens for partitioning: CONTROL, USER_DEFINED and UNKNOWN ones.
-        var entries: [SpecialTokenMatcher.Entry] = []
-        for i in 0..<n {
-            let a = vocab.attributes[i]
-            guard !a.intersection([.control, .userDefined, .unknown]).isEmpty else { continue }
-            entries.append(.init(bytes: Array(vocab.texts[i].utf8), id: Int32(i), lstrip: a.contains(.lstrip),
-                                 rstrip: a.contains(.rstrip), singleWord: false,
-                                 needsParseSpecial: !a.intersection([.control, .unknown]).isEmpty, normalized: false))
-        }
+        let entries = ggufSpecialEntries(vocab)
 
         let model = try BPEModel(tokens: vocab.texts, textToID: vocab.textTable, merges: merges, byteLevel: true,
                                  ignoreMerges: pre.ignoreMerges, fallback: .llamaBytes, keepFirstMerge: true,
                                  mergesNeedVocabResult: false)
 
-        var parts = Parts(vocab: vocab, model: model, preTokenizer: try pre.preTokenizer(),
+        let encoder = PipelineEncoder(normalizer: .identity, preTokenizer: try pre.preTokenizer(), model: model)
+        var parts = Parts(vocab: vocab, encoder: encoder,
                           specials: SpecialTokenMatcher(entries: entries, llamaRules: true), pieces: pieces,
                           preTokenizerName: pre.name)
         parts.addBOS = addBOS && vocab.bos != nil

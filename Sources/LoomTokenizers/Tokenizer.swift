@@ -1,25 +1,26 @@
 import LoomCore
 import LoomFormats
 
-/// A byte-level BPE tokenizer that reproduces llama.cpp (for GGUF files) and HF tokenizers (for
-/// tokenizer.json) exactly.
+/// A tokenizer that reproduces llama.cpp (for GGUF files) and HF tokenizers (for tokenizer.json)
+/// exactly.
 ///
-/// Pipeline: special-token partition → normalizer → pre-tokenizer → BPE model → post-processor
-/// (BOS/EOS) for encoding; token pieces → clean-up for decoding.
+/// Encoding: special-token partition → a `TextEncoder` (normalizer → pre-tokenizer → subword
+/// model, or one of llama.cpp's whole-fragment tokenizers) → post-processor ids (BOS/EOS).
+/// Decoding: token pieces (or HF's decoder chain) → clean-up.
 ///
 /// Immutable once loaded: every method may be called from any number of threads at once (each
 /// call works in its own scratch memory).
 public final class Tokenizer: @unchecked Sendable {
     let vocab: Vocabulary
-    let model: BPEModel
-    let normalizer: Normalizer
-    let preTokenizer: PreTokenizer
+    let encoder: any TextEncoder
     let specials: SpecialTokenMatcher
     /// Ids added around the text when `addSpecial` is set.
     let prefix: [Int32]
     let suffix: [Int32]
     let pieces: TokenPieces
     let cleanUp: CleanUp
+    /// HF decoder chain over token strings; nil: concatenated pieces.
+    let decoder: TokenDecoder?
     /// llama.cpp's add_space_prefix: detokenize drops one leading space of the first piece.
     let stripFirstSpace: Bool
     /// Which ids count as "special" (dropped by renderSpecial = false).
@@ -31,14 +32,13 @@ public final class Tokenizer: @unchecked Sendable {
 
     struct Parts {
         var vocab: Vocabulary
-        var model: BPEModel
-        var normalizer: Normalizer = .identity
-        var preTokenizer: PreTokenizer
+        var encoder: any TextEncoder
         var specials: SpecialTokenMatcher
         var prefix: [Int32] = []
         var suffix: [Int32] = []
         var pieces: TokenPieces
         var cleanUp: CleanUp = .none
+        var decoder: TokenDecoder? = nil
         var stripFirstSpace = false
         var preTokenizerName: String
         var addBOS = false
@@ -47,9 +47,8 @@ public final class Tokenizer: @unchecked Sendable {
 
     init(_ p: Parts) {
         vocab = p.vocab
-        model = p.model
-        normalizer = p.normalizer
-        preTokenizer = p.preTokenizer
+        encoder = p.encoder
+        decoder = p.decoder
         specials = p.specials
         prefix = p.prefix
         suffix = p.suffix
@@ -136,52 +135,9 @@ public final class Tokenizer: @unchecked Sendable {
         var out: [Int32] = []
         out.reserveCapacity(utf8.count / 3 + 4)
         if addSpecial { out.append(contentsOf: prefix) }
-        var scratch = EncodeScratch()
-        for f in specials.partition(utf8, parseSpecial: parseSpecial) {
-            switch f {
-            case .token(let id):
-                out.append(id)
-            case .text(let a, let b):
-                try encodeText(UnsafeRawBufferPointer(rebasing: utf8[a..<b]), &scratch, &out)
-            }
-        }
+        try encoder.encode(utf8, specials.partition(utf8, parseSpecial: parseSpecial), into: &out)
         if addSpecial { out.append(contentsOf: suffix) }
         return out
-    }
-
-    struct EncodeScratch {
-        var scalars: [UInt32] = []
-        var bytes: [UInt8] = []
-        var offsets: [Int] = []
-        var bpe = BPEModel.Scratch()
-    }
-
-    private func encodeText(_ raw: UnsafeRawBufferPointer, _ s: inout EncodeScratch, _ out: inout [Int32]) throws {
-        s.scalars.removeAll(keepingCapacity: true)
-        UTF8Coding.decode(raw, into: &s.scalars)
-        let text = normalizer.isIdentity ? s.scalars : try normalizer.apply(s.scalars)
-        let pieces = try preTokenizer.run(text)
-        // Re-encode the (possibly rebuilt) text as UTF-8, remembering where each code point starts.
-        s.bytes.removeAll(keepingCapacity: true)
-        s.offsets.removeAll(keepingCapacity: true)
-        s.bytes.reserveCapacity(pieces.text.count + 8)
-        s.offsets.reserveCapacity(pieces.text.count + 1)
-        for c in pieces.text {
-            s.offsets.append(s.bytes.count)
-            UTF8Coding.append(c, to: &s.bytes)
-        }
-        s.offsets.append(s.bytes.count)
-        let bounds = pieces.bounds
-        let offsets = s.offsets
-        try s.bytes.withUnsafeBufferPointer { bytes in
-            var k = 0
-            while k + 1 < bounds.count {
-                let a = offsets[bounds[k]], b = offsets[bounds[k + 1]]
-                guard a <= b, b <= bytes.count else { throw LoomError(.internal, "pre-tokenizer produced a bad piece") }
-                model.encode(UnsafeBufferPointer(rebasing: bytes[a..<b]), scratch: &s.bpe, into: &out)
-                k += 2
-            }
-        }
     }
 
     // MARK: decoding
@@ -204,15 +160,26 @@ public final class Tokenizer: @unchecked Sendable {
     /// concatenation of pieces).
     public func detokenize(_ ids: [Int32], renderSpecial: Bool, cleanUpSpaces: Bool) throws -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(ids.count * 4)
-        var first = true
-        for id in ids {
-            guard vocab.contains(id) else { throw outOfRange(id) }
-            defer { first = false }
-            if !renderSpecial && hiddenWhenNotRendering[Int(id)] { continue }
-            let start = out.count
-            pieces.append(Int(id), to: &out)
-            if first && stripFirstSpace && out.count > start && out[start] == 0x20 { out.remove(at: start) }
+        if let decoder {
+            var tokens: [[UInt8]] = []
+            tokens.reserveCapacity(ids.count)
+            for id in ids {
+                guard vocab.contains(id) else { throw outOfRange(id) }
+                if !renderSpecial && hiddenWhenNotRendering[Int(id)] { continue }
+                tokens.append(Array(vocab.texts[Int(id)].utf8))
+            }
+            out = decoder.decode(tokens)
+        } else {
+            out.reserveCapacity(ids.count * 4)
+            var first = true
+            for id in ids {
+                guard vocab.contains(id) else { throw outOfRange(id) }
+                defer { first = false }
+                if !renderSpecial && hiddenWhenNotRendering[Int(id)] { continue }
+                let start = out.count
+                pieces.append(Int(id), to: &out)
+                if first && stripFirstSpace && out.count > start && out[start] == 0x20 { out.remove(at: start) }
+            }
         }
         return cleanUpSpaces ? cleanUp.apply(out) : out
     }

@@ -1,8 +1,8 @@
 import LoomCore
 
 /// Building a tokenizer from HF tokenizers' tokenizer.json (+ transformers' tokenizer_config.json),
-/// with HF semantics: a BPE model, ByteLevel / Split / Digits pre-tokenizers (alone or in a
-/// Sequence), added tokens with their flags, TemplateProcessing / Roberta / Bert post-processors.
+/// with HF semantics: normalizer → pre-tokenizer → model (`TokenizerJSONModels`), added tokens
+/// with their flags, post-processor ids, decoder chain.
 extension Tokenizer {
     /// Largest token id accepted from tokenizer.json (real vocabularies stay far below).
     static let maxTokenID = 1 << 24
@@ -11,28 +11,11 @@ extension Tokenizer {
         guard let model = json["model"], model.object != nil else {
             throw LoomError.format("tokenizer.json has no model")
         }
-        let modelType = model["type"]?.string ?? (model["merges"] != nil ? "BPE" : "?")
-        guard modelType == "BPE" else {
-            throw LoomError.unsupported("tokenizer.json model '\(modelType)' is not supported yet (only BPE)")
-        }
-        if let p = model["continuing_subword_prefix"]?.string, !p.isEmpty {
-            throw LoomError.unsupported("tokenizer.json: BPE continuing_subword_prefix is not supported")
-        }
-        if let p = model["end_of_word_suffix"]?.string, !p.isEmpty {
-            throw LoomError.unsupported("tokenizer.json: BPE end_of_word_suffix is not supported")
-        }
+        let modelType = try TokenizerJSONModels.modelType(model)
 
         // Vocabulary: the model's, then added tokens (which may reuse or extend ids).
-        guard let vocabObj = model["vocab"]?.object else { throw LoomError.format("tokenizer.json: model.vocab is missing") }
-        var byID: [Int: String] = [:]
-        var maxID = -1
-        for key in vocabObj.keys {
-            guard let id = vocabObj[key]?.int, id >= 0, id < maxTokenID else {
-                throw LoomError.format("tokenizer.json: vocab entry '\(key)' has an invalid id")
-            }
-            byID[id] = key
-            maxID = max(maxID, id)
-        }
+        let byID = try TokenizerJSONModels.vocabulary(model, type: modelType)
+        var maxID = byID.keys.max() ?? -1
         struct Added { let id: Int; let content: String; let special, lstrip, rstrip, singleWord, normalized: Bool }
         var added: [Added] = []
         for t in json["added_tokens"]?.array ?? [] {
@@ -73,20 +56,6 @@ extension Tokenizer {
         for a in added { table.insert(a.content, Int32(a.id)) }
         vocab.textTable = table
 
-        // Merges: "a b" strings or ["a", "b"] pairs.
-        var merges: [(String, String)] = []
-        for m in model["merges"]?.array ?? [] {
-            if let s = m.string {
-                let u = Array(s.utf8)
-                guard let sp = u.firstIndex(of: 0x20) else { throw LoomError.format("tokenizer.json: bad merge '\(s)'") }
-                merges.append((String(decoding: u[..<sp], as: UTF8.self), String(decoding: u[(sp + 1)...], as: UTF8.self)))
-            } else if let pair = m.array, pair.count == 2, let a = pair[0].string, let b = pair[1].string {
-                merges.append((a, b))
-            } else {
-                throw LoomError.format("tokenizer.json: a merge is neither \"a b\" nor [a, b]")
-            }
-        }
-
         // Pre-tokenizer.
         var steps: [PreTokenizer.Step] = []
         var names: [String] = []
@@ -95,12 +64,10 @@ extension Tokenizer {
         if json["normalizer"]?["type"]?.string == "ByteLevel" { byteLevel = true }
         let normalizer = json["normalizer"]?["type"]?.string == "ByteLevel" ? Normalizer.identity : try Normalizer.from(json: json["normalizer"])
 
-        let unkID: Int32? = model["unk_token"]?.string.flatMap { modelTable.lookup($0) }
-        let bpe = try BPEModel(tokens: modelTexts, textToID: modelTable, merges: merges, byteLevel: byteLevel,
-                               ignoreMerges: model["ignore_merges"]?.bool ?? false,
-                               fallback: .hf(unk: unkID, fuseUnk: model["fuse_unk"]?.bool ?? false,
-                                             byteFallback: model["byte_fallback"]?.bool ?? false),
-                               keepFirstMerge: false, mergesNeedVocabResult: true)
+        let built = try TokenizerJSONModels.build(model, type: modelType, texts: modelTexts, table: modelTable,
+                                                  byteLevel: byteLevel)
+        let unkID = built.unk
+        let encoder = built.encoder(normalizer, PreTokenizer(steps: steps))
 
         // Special ids: tokenizer_config.json names them; the model names unk.
         func configToken(_ key: String) -> Int32? {
@@ -133,18 +100,9 @@ extension Tokenizer {
         }
         vocab.detectSpecialTokens(markControl: false)
 
-        // Decoder → pieces.
-        let decoderType = json["decoder"]?["type"]?.string
-        let decoderTypes = decoderType == "Sequence" ? (json["decoder"]?["decoders"]?.array ?? []).compactMap { $0["type"]?.string } : [decoderType].compactMap { $0 }
-        let byteLevelDecoder: Bool
-        if decoderTypes.isEmpty {
-            byteLevelDecoder = false
-        } else if decoderTypes == ["ByteLevel"] {
-            byteLevelDecoder = true
-        } else {
-            throw LoomError.unsupported("tokenizer.json decoder \(decoderTypes) is not supported yet (only ByteLevel)")
-        }
-        let pieces = TokenPieces(texts.map { byteLevelDecoder ? TokenPieces.byteLevelPiece(text: $0) : Array($0.utf8) })
+        // Decoder: per-token pieces for streaming, the HF chain for whole sequences.
+        let decoder = try TokenDecoder.from(json: json["decoder"])
+        let pieces = TokenPieces(texts.map { TokenPieces.piece(text: $0, decoder: decoder) })
 
         // Added tokens for partitioning (special ones first, as HF builds its matcher).
         var entries: [SpecialTokenMatcher.Entry] = []
@@ -156,7 +114,7 @@ extension Tokenizer {
                                  normalized: a.normalized))
         }
 
-        var parts = Parts(vocab: vocab, model: bpe, normalizer: normalizer, preTokenizer: PreTokenizer(steps: steps),
+        var parts = Parts(vocab: vocab, encoder: encoder,
                           specials: SpecialTokenMatcher(entries: entries, llamaRules: false), pieces: pieces,
                           preTokenizerName: names.isEmpty ? "none" : names.joined(separator: "+"))
         parts.prefix = prefix
@@ -164,6 +122,7 @@ extension Tokenizer {
         parts.addBOS = vocab.bos.map { prefix.contains($0) } ?? false
         parts.addEOS = vocab.eos.map { suffix.contains($0) } ?? false
         parts.cleanUp = (config?["clean_up_tokenization_spaces"]?.bool ?? false) ? .hf : .none
+        if let decoder, !decoder.isByteLevelOnly { parts.decoder = decoder }
         return Tokenizer(parts)
     }
 

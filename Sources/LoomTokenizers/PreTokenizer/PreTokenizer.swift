@@ -45,7 +45,7 @@ struct PreTokenizer: Sendable {
         var bounds: [Int]  // start0, end0, start1, end1, ...
     }
 
-    func run(_ text: [UInt32]) throws -> Pieces {
+    func run(_ text: [UInt32], position: FragmentPosition = FragmentPosition(index: 0, atInputStart: true, afterSpecialToken: true)) throws -> Pieces {
         var p = Pieces(text: text, bounds: text.isEmpty ? [] : [0, text.count])
         for step in steps {
             if p.bounds.isEmpty { break }

@@ -86,6 +86,9 @@ enum UTF8Coding {
         return out
     }
 
+    /// Strict UTF-8 validity (no surrogates, no overlongs).
+    static func isValid(_ bytes: [UInt8]) -> Bool { String(validating: bytes, as: UTF8.self) != nil }
+
     /// The code points of a Swift string.
     static func scalars(_ s: String) -> [UInt32] { s.unicodeScalars.map(\.value) }
 }

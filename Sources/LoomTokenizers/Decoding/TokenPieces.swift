@@ -65,7 +65,7 @@ struct TokenPieces: Sendable {
         return []
     }
 
-    private static func hexDigit(_ c: UInt8) -> Int? {
+    static func hexDigit(_ c: UInt8) -> Int? {
         switch c {
         case 0x30...0x39: return Int(c - 0x30)
         case 0x41...0x46: return Int(c - 0x41 + 10)
@@ -78,6 +78,25 @@ struct TokenPieces: Sendable {
     /// UTF-8 text when any code point is outside the byte map.
     static func byteLevelPiece(text: String) -> [UInt8] {
         ByteLevel.decode(text) ?? Array(text.utf8)
+    }
+
+    /// A token's contribution to decoded text in the middle of a sequence, under an HF decoder
+    /// chain: byte tokens give their byte; otherwise decode(["a", token]) minus decode(["a"]),
+    /// so first-token rules (Metaspace, WordPiece, Strip after Fuse) do not apply.
+    static func piece(text: String, decoder: TokenDecoder?) -> [UInt8] {
+        guard let decoder else { return Array(text.utf8) }
+        if decoder.isByteLevelOnly { return byteLevelPiece(text: text) }
+        let token = Array(text.utf8)
+        if let b = TokenDecoder.byteToken(token), decoder.hasByteFallback { return [b] }
+        let anchor: [UInt8] = [0x61]
+        let head = decoder.decode([anchor])
+        let both = decoder.decode([anchor, token])
+        if both.starts(with: head) { return Array(both[head.count...]) }
+        return decoder.decode([token])
+    }
+
+    static func byteLevelPiece(bytes: [UInt8]) -> [UInt8] {
+        byteLevelPiece(text: String(decoding: bytes, as: UTF8.self))
     }
 }
 
@@ -155,6 +174,16 @@ enum CleanUp: Sendable {
         return text
     }
 
+    /// HF's WordPiece decoder clean-up (transformers' list plus " do not" → " don't").
+    static func wordPieceClean(_ input: [UInt8]) -> [UInt8] {
+        var t = input
+        for (from, to) in [(" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"),
+                           (" 'm", "'m"), (" do not", " don't"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")] {
+            t = replaceAll(t, Array(from.utf8), Array(to.utf8))
+        }
+        return t
+    }
+
     private static func hfClean(_ input: [UInt8]) -> [UInt8] {
         var t = input
         for (from, to) in [(" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"),
@@ -164,7 +193,7 @@ enum CleanUp: Sendable {
         return t
     }
 
-    private static func replaceAll(_ s: [UInt8], _ a: [UInt8], _ b: [UInt8]) -> [UInt8] {
+    static func replaceAll(_ s: [UInt8], _ a: [UInt8], _ b: [UInt8]) -> [UInt8] {
         guard s.count >= a.count else { return s }
         var out: [UInt8] = []
         out.reserveCapacity(s.count)
