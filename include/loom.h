@@ -166,6 +166,38 @@ bool loom_tokenizer_is_eog(const loom_tokenizer *tokenizer, loom_token token);
 /* True for control tokens (rendered only with render_special). */
 bool loom_tokenizer_is_control(const loom_tokenizer *tokenizer, loom_token token);
 
+/* Batch encoding with optional truncation and padding (applied here only, never by loom_tokenize). */
+typedef struct loom_batch_params {
+    uint32_t size;              /* sizeof(loom_batch_params) as the caller was compiled */
+    bool add_special;           /* add the post-processor's tokens (BOS/EOS, [CLS]/[SEP]); default true */
+    bool parse_special;         /* as loom_tokenize; default false */
+    bool use_tokenizer_settings;/* start from tokenizer.json's "truncation"/"padding"; default false */
+    bool pad_left;              /* pad on the left (else right); default false */
+    bool truncate_left;         /* drop tokens from the start (else the end); default false */
+    int32_t padding;            /* LOOM_PAD_NONE (default), LOOM_PAD_LONGEST or LOOM_PAD_FIXED */
+    int32_t pad_length;         /* LOOM_PAD_FIXED: rows shorter than this are padded to it */
+    int32_t pad_to_multiple_of; /* round the padded length up to a multiple; 0 = no rounding */
+    loom_token pad_id;          /* LOOM_TOKEN_NULL (default): the tokenizer's pad token, else 0 */
+    int32_t max_length;         /* truncate each row to this many tokens (specials included); 0 = none */
+    int32_t n_threads;          /* threads encoding rows in parallel; default 1 */
+} loom_batch_params;
+
+#define LOOM_PAD_NONE 0
+#define LOOM_PAD_LONGEST 1
+#define LOOM_PAD_FIXED 2
+
+/* Defaults as described above. Thread-safe. */
+loom_batch_params loom_batch_default_params(void);
+
+/* Encodes n texts (texts[i] has lens[i] bytes of UTF-8; lens may be NULL for NUL-terminated texts)
+ * into one flat array: row i is ids[offsets[i] ..< offsets[i+1]] (all rows equal in length when
+ * padded). mask, if not NULL, receives 1 for real tokens and 0 for padding at the same positions.
+ * offsets must hold n + 1 entries. Buffer convention over ids (and mask): returns the total number
+ * of ids, or -(total) when cap is too small (offsets are still filled). params may be NULL. */
+int32_t loom_tokenize_batch(const loom_tokenizer *tokenizer, const char *const *texts, const size_t *lens,
+                            size_t n, const loom_batch_params *params, loom_token *ids, int32_t *mask,
+                            size_t cap, size_t *offsets);
+
 /* ---------------------------------------------------------------- contexts */
 
 /* A context runs a model: it owns the KV cache, a thread pool, scratch memory and the last logits.
@@ -329,6 +361,61 @@ typedef struct loom_chat_message {
  * (raise_exception) fails with its message. Buffer convention (NUL-terminated). */
 int32_t loom_chat_apply_template(const loom_model *model, const char *tmpl, const loom_chat_message *messages,
                                  size_t n_messages, bool add_generation_prompt, char *buf, size_t cap);
+
+/* ---------------------------------------------------------------- tokenizer training */
+
+/* BPE training with HF tokenizers' BpeTrainer algorithm: the same input and settings give the same
+ * vocabulary and merges (same ids, same order) as training HF's Tokenizer(BPE()) with
+ * BpeTrainer(vocab_size, special_tokens, min_frequency, limit_alphabet) and, for byte_level, the
+ * ByteLevel(add_prefix_space=False) pre-tokenizer, decoder and post-processor with
+ * initial_alphabet=ByteLevel.alphabet(); otherwise the Whitespace pre-tokenizer. */
+typedef struct loom_bpe_train_params {
+    uint32_t size;                      /* sizeof(loom_bpe_train_params) as the caller was compiled */
+    uint32_t vocab_size;                /* target size, special tokens and alphabet included; default 30000 */
+    uint32_t min_frequency;             /* stop when the best pair occurs fewer times; default 0 */
+    bool byte_level;                    /* default true (see above) */
+    const char *const *special_tokens;  /* n_special_tokens UTF-8 strings (ids 0, 1, ...); may be NULL when 0 */
+    size_t n_special_tokens;
+    const char *unk_token;              /* the model's unknown token, added after the special tokens if
+                                           missing; NULL (default) = none */
+    uint32_t limit_alphabet;            /* keep at most this many initial characters; 0 (default) = all */
+    int32_t n_threads;                  /* threads counting words; 0 (default) = one per core, at most 8 */
+} loom_bpe_train_params;
+
+/* Defaults as above. Thread-safe. */
+loom_bpe_train_params loom_bpe_train_default_params(void);
+
+/* A trained BPE model: immutable, usable from any number of threads at once. */
+typedef struct loom_bpe_training loom_bpe_training;
+
+/* Trains on n_texts in-memory sequences and n_files text files. texts[i] holds text_lens[i] bytes of
+ * UTF-8, or is NUL-terminated when text_lens is NULL; each text is one sequence (HF
+ * train_from_iterator). Files are read one line per sequence, newline kept (HF train(files)).
+ * Invalid UTF-8 becomes U+FFFD. texts / files may be NULL when their count is 0; params may be NULL
+ * (defaults). The inputs are only read during the call. LOOM_ERR_INVALID_ARGUMENT when vocab_size is
+ * smaller than the special tokens + initial alphabet; LOOM_ERR_IO for an unreadable file. On success
+ * *out owns the result (release with loom_bpe_training_free); on failure *out is NULL. Thread-safe. */
+loom_status loom_bpe_train(const char *const *texts, const size_t *text_lens, size_t n_texts,
+                           const char *const *files, size_t n_files, const loom_bpe_train_params *params,
+                           loom_bpe_training **out);
+
+/* Releases a result. NULL is a no-op. */
+void loom_bpe_training_free(loom_bpe_training *training);
+
+/* The tokenizer.json text (compact; what HF's Tokenizer.to_str() writes for the same training),
+ * NUL-terminated. Buffer convention. */
+int32_t loom_bpe_training_json(const loom_bpe_training *training, char *buf, size_t cap);
+
+/* Writes tokenizer.json to path (created or replaced). LOOM_ERR_IO when it cannot be written. */
+loom_status loom_bpe_training_save(const loom_bpe_training *training, const char *path);
+
+/* Loads the trained tokenizer. On success *out owns a new tokenizer (independent of the training;
+ * release it with loom_tokenizer_free); on failure *out is NULL. */
+loom_status loom_bpe_training_tokenizer(const loom_bpe_training *training, loom_tokenizer **out);
+
+/* Vocabulary size and number of merges; negative status on failure. */
+int32_t loom_bpe_training_n_vocab(const loom_bpe_training *training);
+int32_t loom_bpe_training_n_merges(const loom_bpe_training *training);
 
 #ifdef __cplusplus
 }

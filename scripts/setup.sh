@@ -15,5 +15,5 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
-"$PYTHON" -c "import numpy, pytest" 2>/dev/null || "$PYTHON" -m pip install --quiet --root-user-action=ignore numpy pytest
+"$PYTHON" -c "import numpy, pytest, tokenizers" 2>/dev/null || "$PYTHON" -m pip install --quiet --root-user-action=ignore numpy pytest tokenizers
 command -v swift >/dev/null || { echo "error: swift is not on PATH (Swift 6 toolchain needed)" >&2; exit 1; }

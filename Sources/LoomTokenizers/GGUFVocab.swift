@@ -12,6 +12,14 @@ extension Tokenizer {
         switch modelName {
         case "gpt2":
             return try loadGGUFBPE(gguf)
+        case "llama":
+            return try loadGGUFSentencePiece(gguf)
+        case "gemma4":
+            return try loadGGUFGemma4(gguf)
+        case "bert":
+            return try loadGGUFWordPiece(gguf)
+        case "t5":
+            return try loadGGUFUnigram(gguf)
         default:
             throw LoomError.unsupported("tokenizer model '\(modelName)' is not supported")
         }
@@ -120,16 +128,7 @@ extension Tokenizer {
         // Pieces (llama.cpp's token_to_piece cache), before the per-model strip attributes.
         let pieces = TokenPieces((0..<n).map { TokenPieces.llamaPiece(text: vocab.texts[$0], attributes: vocab.attributes[$0]) })
 
-        // Per-model token attributes llama.cpp sets by name.
-        let arch = gguf["general.architecture"]?.string ?? ""
-        let modelNameLower = (gguf["general.name"]?.string ?? "").lowercased()
-        let preRaw = preName ?? ""
-        if ["jina-v2-de", "jina-v2-es", "jina-v2-code"].contains(where: { preRaw.contains($0) })
-            || ["nomic-bert-moe", "jina-bert-v3"].contains(where: { arch.contains($0) }) {
-            if let id = vocab.id(of: "<mask>") { vocab.attributes[Int(id)].insert(.lstrip) }
-        } else if modelNameLower.contains("modern-bert") {
-            if let id = vocab.id(of: "[MASK]") { vocab.attributes[Int(id)].insert(.lstrip) }
-        }
+        ggufNamedTokenAttributes(gguf, &vocab)
 
         let entries = ggufSpecialEntries(vocab)
 

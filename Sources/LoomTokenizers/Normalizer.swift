@@ -1,15 +1,20 @@
 import LoomCore
 
-/// HF tokenizers normalizers that byte-level BPE tokenizers use, over code points.
-/// (Unicode NFC is treated as the identity: the Swift standard library has no public
-/// normalization API, and text reaching a tokenizer is almost always NFC already.)
+/// HF tokenizers' normalizers, over code points.
 indirect enum Normalizer: Sendable {
     case sequence([Normalizer])
+    /// Unicode normalization forms (tables in Unicode/NormalizationData.swift).
+    case unicode(UnicodeNormalization.Form)
+    /// HF StripAccents: nonspacing marks (Mn) removed (meant to follow NFD / NFKD).
+    case stripAccents
     case lowercase
     case replaceLiteral([UInt32], with: [UInt32])
     case replaceRegex(Regex, with: [UInt32])
     case prepend([UInt32])
     case strip(left: Bool, right: Bool)
+    case bert(BertNormalizer)
+    /// SentencePiece's precompiled_charsmap, read as HF's `Precompiled` (Normalizer/PrecompiledCharsMap.swift).
+    case precompiled(PrecompiledCharsMap)
     case identity
 
     func apply(_ text: [UInt32]) throws -> [UInt32] {
@@ -20,6 +25,10 @@ indirect enum Normalizer: Sendable {
             var t = text
             for n in list { t = try n.apply(t) }
             return t
+        case .unicode(let form):
+            return UnicodeNormalization.normalize(text, form)
+        case .stripAccents:
+            return text.filter { $0 < 0x300 || CharInfo.category($0) != GeneralCategory.mn.rawValue }
         case .lowercase:
             var out: [UInt32] = []
             out.reserveCapacity(text.count)
@@ -62,6 +71,10 @@ indirect enum Normalizer: Sendable {
             return out
         case .prepend(let p):
             return text.isEmpty ? text : p + text
+        case .bert(let bert):
+            return bert.apply(text)
+        case .precompiled(let map):
+            return try map.normalize(text)
         case .strip(let left, let right):
             var lo = 0, hi = text.count
             if left { while lo < hi && CharInfo.isWhitespace(text[lo]) { lo += 1 } }
@@ -86,7 +99,15 @@ indirect enum Normalizer: Sendable {
         case "Lowercase":
             return .lowercase
         case "NFC":
-            return .identity
+            return .unicode(.nfc)
+        case "NFD":
+            return .unicode(.nfd)
+        case "NFKC":
+            return .unicode(.nfkc)
+        case "NFKD":
+            return .unicode(.nfkd)
+        case "StripAccents":
+            return .stripAccents
         case "Replace":
             let content = UTF8Coding.scalars(json["content"]?.string ?? "")
             if let s = json["pattern"]?["String"]?.string {
@@ -100,6 +121,13 @@ indirect enum Normalizer: Sendable {
             return .prepend(UTF8Coding.scalars(json["prepend"]?.string ?? ""))
         case "Strip":
             return .strip(left: json["strip_left"]?.bool ?? true, right: json["strip_right"]?.bool ?? true)
+        case "BertNormalizer":
+            return .bert(BertNormalizer(json: json))
+        case "Precompiled":
+            guard let charsmap = json["precompiled_charsmap"]?.string else {
+                throw LoomError.format("tokenizer.json: Precompiled normalizer without precompiled_charsmap")
+            }
+            return .precompiled(try PrecompiledCharsMap(base64: charsmap))
         default:
             throw LoomError.unsupported("tokenizer.json: normalizer '\(type)' is not supported")
         }

@@ -27,6 +27,9 @@ public final class Tokenizer: @unchecked Sendable {
     let hiddenWhenNotRendering: [Bool]
 
     public let preTokenizerName: String
+    /// tokenizer.json's truncation and padding settings (for `encodeBatch`; never applied by `tokenize`).
+    public let defaultTruncation: Truncation?
+    public let defaultPadding: Padding?
     public let addBOS: Bool
     public let addEOS: Bool
 
@@ -41,6 +44,8 @@ public final class Tokenizer: @unchecked Sendable {
         var decoder: TokenDecoder? = nil
         var stripFirstSpace = false
         var preTokenizerName: String
+        var defaultTruncation: Truncation? = nil
+        var defaultPadding: Padding? = nil
         var addBOS = false
         var addEOS = false
     }
@@ -56,6 +61,8 @@ public final class Tokenizer: @unchecked Sendable {
         cleanUp = p.cleanUp
         stripFirstSpace = p.stripFirstSpace
         preTokenizerName = p.preTokenizerName
+        defaultTruncation = p.defaultTruncation
+        defaultPadding = p.defaultPadding
         addBOS = p.addBOS
         addEOS = p.addEOS
         hiddenWhenNotRendering = p.vocab.attributes.map { !$0.intersection([.control, .unknown]).isEmpty }

@@ -122,6 +122,8 @@ extension Tokenizer {
         parts.addBOS = vocab.bos.map { prefix.contains($0) } ?? false
         parts.addEOS = vocab.eos.map { suffix.contains($0) } ?? false
         parts.cleanUp = (config?["clean_up_tokenization_spaces"]?.bool ?? false) ? .hf : .none
+        parts.defaultTruncation = try truncation(json: json["truncation"])
+        parts.defaultPadding = try padding(json: json["padding"], vocab: vocab)
         if let decoder, !decoder.isByteLevelOnly { parts.decoder = decoder }
         return Tokenizer(parts)
     }
@@ -162,6 +164,27 @@ extension Tokenizer {
         case "WhitespaceSplit":
             steps.append(.whitespaceSplit)
             names.append("WhitespaceSplit")
+        case "Metaspace":
+            steps.append(.metaspace(try Metaspace(json: j)))
+            names.append("Metaspace")
+        case "BertPreTokenizer":
+            steps.append(.bert)
+            names.append("BertPreTokenizer")
+        case "Whitespace":
+            steps.append(.whitespace)
+            names.append("Whitespace")
+        case "Punctuation":
+            let behaviorName = j["behavior"]?.string ?? "Isolated"
+            guard let behavior = SplitBehavior(behaviorName) else {
+                throw LoomError.format("tokenizer.json: unknown Punctuation behavior '\(behaviorName)'")
+            }
+            steps.append(.punctuation(behavior))
+            names.append("Punctuation")
+        case "CharDelimiterSplit":
+            let d = UTF8Coding.scalars(j["delimiter"]?.string ?? "")
+            guard d.count == 1 else { throw LoomError.format("tokenizer.json: CharDelimiterSplit needs one delimiter character") }
+            steps.append(.split(nil, literal: d, behavior: .removed, invert: false))
+            names.append("CharDelimiterSplit")
         default:
             throw LoomError.unsupported("tokenizer.json: pre-tokenizer '\(type)' is not supported yet")
         }

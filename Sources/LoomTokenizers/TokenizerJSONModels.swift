@@ -55,6 +55,21 @@ enum TokenizerJSONModels {
             let bpe = try BPEModel(json: model, texts: texts, table: table, byteLevel: byteLevel)
             let unk = model["unk_token"]?.string.flatMap { table.lookup($0) }
             return Built(unk: unk) { PipelineEncoder(normalizer: $0, preTokenizer: $1, model: bpe) }
+        case "WordPiece":
+            let wordPiece = try WordPieceModel(json: model, texts: texts, table: table)
+            return Built(unk: wordPiece.unk) {
+                WordPiecePipeline(pipeline: PipelineEncoder(normalizer: $0, preTokenizer: $1, model: wordPiece))
+            }
+        case "WordLevel":
+            let wordLevel = WordLevelModel(json: model, table: table)
+            return Built(unk: wordLevel.unk) {
+                WordLevelPipeline(pipeline: PipelineEncoder(normalizer: $0, preTokenizer: $1, model: wordLevel))
+            }
+        case "Unigram":
+            let unigram = try UnigramModel(json: model)
+            return Built(unk: unigram.unk) {
+                UnigramPipeline(pipeline: PipelineEncoder(normalizer: $0, preTokenizer: $1, model: unigram))
+            }
         default:
             throw LoomError.unsupported("tokenizer.json model '\(type)' is not supported")
         }

@@ -232,6 +232,112 @@ int main(int argc, char **argv) {
         expect_fail("deeply nested tokenizer.json", loom_tokenizer_load(path, &t));
     }
 
+    /* BPE training: NULLs, bad params, too small a vocabulary, unreadable files, then a good run. */
+    {
+        loom_bpe_training *tr = (loom_bpe_training *)0x1;
+        const char *texts[3] = {"hello world, hello there", "the quick brown fox\n", NULL};
+        size_t lens[3] = {24, 20, 5};
+        loom_bpe_train_params bp = loom_bpe_train_default_params();
+        if (bp.vocab_size != 30000 || !bp.byte_level || bp.size != sizeof bp) {
+            failed++; printf("FAIL bpe default params\n");
+        }
+        bp.vocab_size = 300;
+        expect_fail("bpe_train NULL out", loom_bpe_train(texts, NULL, 2, NULL, 0, &bp, NULL));
+        expect_fail("bpe_train NULL texts", loom_bpe_train(NULL, NULL, 2, NULL, 0, &bp, &tr));
+        if (tr != NULL) { failed++; printf("FAIL bpe_train: out not NULL after failure\n"); }
+        expect_fail("bpe_train NULL files", loom_bpe_train(texts, NULL, 2, NULL, 1, &bp, &tr));
+        expect_fail("bpe_train NULL text", loom_bpe_train(texts, NULL, 3, NULL, 0, &bp, &tr));
+        expect_fail("bpe_train NULL text with length", loom_bpe_train(texts, lens, 3, NULL, 0, &bp, &tr));
+        lens[0] = (size_t)-1;
+        expect_fail("bpe_train huge text length", loom_bpe_train(texts, lens, 2, NULL, 0, &bp, &tr));
+        lens[0] = 24;
+        expect_fail("bpe_train huge n_texts", loom_bpe_train(texts, NULL, (size_t)-1, NULL, 0, &bp, &tr));
+        const char *missing[1] = {"/nonexistent/corpus.txt"};
+        expect_fail("bpe_train missing file", loom_bpe_train(NULL, NULL, 0, missing, 1, &bp, &tr));
+        const char *dir[1] = {scratch};
+        expect_fail("bpe_train directory as file", loom_bpe_train(NULL, NULL, 0, dir, 1, &bp, &tr));
+        const char *null_file[1] = {NULL};
+        expect_fail("bpe_train NULL file name", loom_bpe_train(NULL, NULL, 0, null_file, 1, &bp, &tr));
+        loom_bpe_train_params bad_bp = bp;
+        bad_bp.size = 0;
+        expect_fail("bpe_train params size 0", loom_bpe_train(texts, NULL, 2, NULL, 0, &bad_bp, &tr));
+        bad_bp = bp;
+        bad_bp.vocab_size = 100;
+        expect_fail("bpe_train vocab_size below the byte alphabet", loom_bpe_train(texts, NULL, 2, NULL, 0, &bad_bp, &tr));
+        bad_bp.vocab_size = 0;
+        expect_fail("bpe_train vocab_size 0", loom_bpe_train(texts, NULL, 2, NULL, 0, &bad_bp, &tr));
+        bad_bp.vocab_size = UINT32_MAX;
+        expect_fail("bpe_train vocab_size huge", loom_bpe_train(texts, NULL, 2, NULL, 0, &bad_bp, &tr));
+        bad_bp = bp;
+        bad_bp.n_special_tokens = 2;
+        expect_fail("bpe_train NULL special_tokens", loom_bpe_train(texts, NULL, 2, NULL, 0, &bad_bp, &tr));
+        const char *specials[2] = {"<s>", NULL};
+        bad_bp.special_tokens = specials;
+        expect_fail("bpe_train NULL special token", loom_bpe_train(texts, NULL, 2, NULL, 0, &bad_bp, &tr));
+        specials[1] = "";
+        expect_fail("bpe_train empty special token", loom_bpe_train(texts, NULL, 2, NULL, 0, &bad_bp, &tr));
+        bad_bp = bp;
+        bad_bp.byte_level = false;
+        expect_fail("bpe_train no text, no alphabet", loom_bpe_train(NULL, NULL, 0, NULL, 0, &bad_bp, &tr));
+        bad_bp.vocab_size = 5;
+        expect_fail("bpe_train vocab_size below the alphabet", loom_bpe_train(texts, NULL, 2, NULL, 0, &bad_bp, &tr));
+        expect_fail("bpe_training_json NULL", loom_bpe_training_json(NULL, NULL, 0));
+        expect_fail("bpe_training_save NULL", loom_bpe_training_save(NULL, "x.json"));
+        expect_fail("bpe_training_tokenizer NULL", loom_bpe_training_tokenizer(NULL, &t));
+        expect_fail("bpe_training_n_vocab NULL", loom_bpe_training_n_vocab(NULL));
+        expect_fail("bpe_training_n_merges NULL", loom_bpe_training_n_merges(NULL));
+        loom_bpe_training_free(NULL);
+        passed++;
+
+        /* A good run (invalid UTF-8 in the text is replaced, not fatal). */
+        specials[1] = "<pad>";
+        bp.special_tokens = specials;
+        bp.n_special_tokens = 2;
+        texts[2] = "bad \xff\xfe utf-8 \xc3";
+        expect_ok("bpe_train", loom_bpe_train(texts, NULL, 3, NULL, 0, &bp, &tr));
+        if (tr) {
+            int32_t nv = loom_bpe_training_n_vocab(tr);
+            if (nv <= 258 || nv > 300 || loom_bpe_training_n_merges(tr) != nv - 258) {
+                failed++; printf("FAIL bpe training sizes: %d tokens, %d merges\n", nv, loom_bpe_training_n_merges(tr));
+            }
+            char small[4];
+            int32_t need = loom_bpe_training_json(tr, small, sizeof small);
+            expect_fail("bpe_training_json small buffer", need);
+            if (loom_last_status() != LOOM_ERR_BUFFER_TOO_SMALL) { failed++; printf("FAIL json: not BUFFER_TOO_SMALL\n"); }
+            expect_fail("bpe_training_json NULL buffer with capacity", loom_bpe_training_json(tr, NULL, 1 << 20));
+            if (need < 0) {
+                char *json = malloc((size_t)-need);
+                expect_ok("bpe_training_json", loom_bpe_training_json(tr, json, (size_t)-need));
+                snprintf(path, sizeof path, "%s/trained.json", scratch);
+                write_file(path, json, strlen(json));
+                free(json);
+                loom_tokenizer *loaded = NULL;
+                expect_ok("load trained tokenizer.json", loom_tokenizer_load(path, &loaded));
+                loom_tokenizer_free(loaded);
+            }
+            snprintf(path, sizeof path, "%s/no/such/dir/tokenizer.json", scratch);
+            expect_fail("bpe_training_save unwritable path", loom_bpe_training_save(tr, path));
+            expect_fail("bpe_training_save NULL path", loom_bpe_training_save(tr, NULL));
+            snprintf(path, sizeof path, "%s/saved.json", scratch);
+            expect_ok("bpe_training_save", loom_bpe_training_save(tr, path));
+            expect_fail("bpe_training_tokenizer NULL out", loom_bpe_training_tokenizer(tr, NULL));
+            loom_tokenizer *tt = NULL;
+            expect_ok("bpe_training_tokenizer", loom_bpe_training_tokenizer(tr, &tt));
+            loom_token tids[64];
+            char back[64];
+            int32_t nt = loom_tokenize(tt, "hello there", 11, tids, 64, false, false);
+            expect_ok("tokenize with trained tokenizer", nt);
+            int32_t nb = nt >= 0 ? loom_detokenize(tt, tids, (size_t)nt, back, sizeof back, true) : -1;
+            if (nb != 11 || memcmp(back, "hello there", 11) != 0) { failed++; printf("FAIL trained round trip\n"); }
+            expect_fail("tokenizer as training", loom_bpe_training_n_vocab((const loom_bpe_training *)tt));
+            expect_fail("training as tokenizer", loom_tokenizer_n_vocab((const loom_tokenizer *)tr));
+            loom_bpe_training_free((loom_bpe_training *)tt); /* not a training: must be a no-op */
+            loom_bpe_training_free(tr);
+            expect_ok("trained tokenizer outlives its training", loom_tokenize(tt, "hello", 5, tids, 64, false, false));
+            loom_tokenizer_free(tt);
+        }
+    }
+
     free(good);
     free(copy);
     printf("%d passed, %d failed\n", passed, failed);

@@ -23,6 +23,8 @@ indirect enum TokenDecoder: Sendable {
     case bpeSuffix([UInt8])
     /// CTC: repeated tokens collapsed, pad token dropped, word delimiter → " ".
     case ctc(pad: [UInt8], wordDelimiter: [UInt8], cleanup: Bool)
+    /// No decoder in tokenizer.json: HF joins the tokens with spaces.
+    case spaceJoined
 
     /// Runs the chain; the result is the concatenation of the final tokens.
     func decode(_ tokens: [[UInt8]]) -> [UInt8] {
@@ -60,7 +62,8 @@ indirect enum TokenDecoder: Sendable {
         case .wordPiece(let prefix, let cleanup):
             for i in tokens.indices {
                 if i != 0 {
-                    if !prefix.isEmpty, tokens[i].starts(with: prefix) {
+                    // (An empty prefix starts every token, so nothing gets a space, as in HF.)
+                    if tokens[i].starts(with: prefix) {
                         tokens[i].removeFirst(prefix.count)
                     } else {
                         tokens[i].insert(0x20, at: 0)
@@ -94,6 +97,13 @@ indirect enum TokenDecoder: Sendable {
         case .fuse:
             var joined: [UInt8] = []
             for t in tokens { joined.append(contentsOf: t) }
+            tokens = [joined]
+        case .spaceJoined:
+            var joined: [UInt8] = []
+            for (i, t) in tokens.enumerated() {
+                if i > 0 { joined.append(0x20) }
+                joined.append(contentsOf: t)
+            }
             tokens = [joined]
         case .strip(let content, let start, let stop):
             for i in tokens.indices {
@@ -135,16 +145,19 @@ indirect enum TokenDecoder: Sendable {
         }
     }
 
-    /// `<0xXX>` (exactly six bytes, two hex digits) → the byte.
+    /// `<0xXX>` (exactly six bytes, two hex digits) → the byte. HF parses XX with Rust's
+    /// `u8::from_str_radix`, which also takes a plus sign: `<0x+F>` is byte 0x0F.
     static func byteToken(_ t: [UInt8]) -> UInt8? {
         guard t.count == 6, t[0] == 0x3C, t[1] == 0x30, t[2] == 0x78, t[5] == 0x3E,
-              let h = TokenPieces.hexDigit(t[3]), let l = TokenPieces.hexDigit(t[4]) else { return nil }
+              let l = TokenPieces.hexDigit(t[4]) else { return nil }
+        if t[3] == 0x2B { return UInt8(l) }
+        guard let h = TokenPieces.hexDigit(t[3]) else { return nil }
         return UInt8(h * 16 + l)
     }
 
-    /// Builds the chain from tokenizer.json's `decoder` (nil/null: none).
+    /// Builds the chain from tokenizer.json's `decoder` (nil/null: tokens joined with spaces).
     static func from(json: JSONValue?) throws -> TokenDecoder? {
-        guard let json, !json.isNull else { return nil }
+        guard let json, !json.isNull else { return .spaceJoined }
         guard let type = json["type"]?.string else { throw LoomError.format("tokenizer.json: decoder without a type") }
         func scalar(_ key: String, _ fallback: UInt32) throws -> UInt32 {
             guard let s = json[key]?.string else { return fallback }

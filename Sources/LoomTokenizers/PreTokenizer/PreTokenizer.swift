@@ -35,6 +35,12 @@ struct PreTokenizer: Sendable {
         case byteLevel(addPrefixSpace: Bool, useRegex: Bool)
         /// HF `WhitespaceSplit`: runs of non-white-space.
         case whitespaceSplit
+        /// HF `BertPreTokenizer`, `Whitespace` and `Punctuation` (BertSplitters.swift).
+        case bert
+        case whitespace
+        case punctuation(SplitBehavior)
+        /// HF `Metaspace` (Metaspace.swift; needs the fragment's position).
+        case metaspace(Metaspace)
     }
 
     var steps: [Step]
@@ -49,6 +55,10 @@ struct PreTokenizer: Sendable {
         var p = Pieces(text: text, bounds: text.isEmpty ? [] : [0, text.count])
         for step in steps {
             if p.bounds.isEmpty { break }
+            if case .metaspace(let m) = step {
+                m.apply(&p, position: position)
+                continue
+            }
             try apply(step, &p)
         }
         return p
@@ -113,6 +123,9 @@ struct PreTokenizer: Sendable {
                                 i += literal.count
                             } else { i += 1 }
                         }
+                    } else {
+                        // An empty pattern matches (emptily) before every character and at the end, as in HF.
+                        for i in a...b { matches.append(i..<i) }
                     }
                     var marked: [(Int, Int, Bool)] = []
                     var prev = a
@@ -160,6 +173,14 @@ struct PreTokenizer: Sendable {
                     k += 2
                 }
             }
+        case .bert:
+            Self.splitBert(p, into: &out)
+        case .whitespace:
+            Self.splitWhitespaceRegex(p, into: &out)
+        case .punctuation(let behavior):
+            Self.splitPunctuation(p, behavior: behavior, into: &out)
+        case .metaspace:
+            return  // applied in `run`, which knows the fragment's position
         case .whitespaceSplit:
             var k = 0
             while k < p.bounds.count {
@@ -208,7 +229,7 @@ struct PreTokenizer: Sendable {
     }
 
     /// HF's `SplitDelimiterBehavior` over (start, end, isMatch) pieces covering a span.
-    private static func applyBehavior(_ marked: [(Int, Int, Bool)], _ behavior: SplitBehavior) -> [(Int, Int)] {
+    static func applyBehavior(_ marked: [(Int, Int, Bool)], _ behavior: SplitBehavior) -> [(Int, Int)] {
         switch behavior {
         case .isolated:
             return marked.map { ($0.0, $0.1) }

@@ -5,8 +5,9 @@ from .errors import LoomError
 from .generation import GenerationResult
 from .model import Model
 from .tokenizer import Tokenizer
+from .training import train_bpe
 
-__all__ = ["Context", "GenerationResult", "LoomError", "Model", "Tokenizer", "version"]
+__all__ = ["Context", "GenerationResult", "LoomError", "Model", "Tokenizer", "train_bpe", "version"]
 
 
 def version():

@@ -36,6 +36,22 @@ class ContextParams(ctypes.Structure):
                 ("type_kv", c_int32)]
 
 
+class BatchParams(ctypes.Structure):
+    _fields_ = [("size", c_uint32), ("add_special", c_bool), ("parse_special", c_bool),
+                ("use_tokenizer_settings", c_bool), ("pad_left", c_bool), ("truncate_left", c_bool),
+                ("padding", c_int32), ("pad_length", c_int32), ("pad_to_multiple_of", c_int32),
+                ("pad_id", c_int32), ("max_length", c_int32), ("n_threads", c_int32)]
+
+
+LOOM_PAD_NONE, LOOM_PAD_LONGEST, LOOM_PAD_FIXED = 0, 1, 2
+
+
+class BpeTrainParams(ctypes.Structure):
+    _fields_ = [("size", c_uint32), ("vocab_size", c_uint32), ("min_frequency", c_uint32), ("byte_level", c_bool),
+                ("special_tokens", POINTER(c_char_p)), ("n_special_tokens", c_size_t), ("unk_token", c_char_p),
+                ("limit_alphabet", c_uint32), ("n_threads", c_int32)]
+
+
 def _library_path():
     env = os.environ.get("LOOM_LIBRARY_PATH")
     if env:
@@ -74,6 +90,9 @@ def _declare(lib):
     fn("loom_tokenizer_load", c_int32, c_char_p, POINTER(c_void_p))
     fn("loom_tokenizer_free", None, tok_p)
     fn("loom_tokenize", c_int32, tok_p, c_char_p, c_size_t, POINTER(c_int32), c_size_t, c_bool, c_bool)
+    fn("loom_batch_default_params", BatchParams)
+    fn("loom_tokenize_batch", c_int32, tok_p, POINTER(c_char_p), POINTER(c_size_t), c_size_t, POINTER(BatchParams),
+       POINTER(c_int32), POINTER(c_int32), c_size_t, POINTER(c_size_t))
     fn("loom_detokenize", c_int32, tok_p, POINTER(c_int32), c_size_t, c_char_p, c_size_t, c_bool)
     fn("loom_token_to_piece", c_int32, tok_p, c_int32, c_char_p, c_size_t, c_bool)
     fn("loom_token_text", c_int32, tok_p, c_int32, c_char_p, c_size_t)
@@ -110,6 +129,15 @@ def _declare(lib):
     fn("loom_generation_finish_reason", c_int32, c_void_p, c_size_t)
     fn("loom_chat_apply_template", c_int32, model_p, c_char_p, POINTER(ChatMessage), c_size_t, c_bool,
        c_char_p, c_size_t)
+    fn("loom_bpe_train_default_params", BpeTrainParams)
+    fn("loom_bpe_train", c_int32, POINTER(c_char_p), POINTER(c_size_t), c_size_t, POINTER(c_char_p), c_size_t,
+       POINTER(BpeTrainParams), POINTER(c_void_p))
+    fn("loom_bpe_training_free", None, c_void_p)
+    fn("loom_bpe_training_json", c_int32, c_void_p, c_char_p, c_size_t)
+    fn("loom_bpe_training_save", c_int32, c_void_p, c_char_p)
+    fn("loom_bpe_training_tokenizer", c_int32, c_void_p, POINTER(c_void_p))
+    fn("loom_bpe_training_n_vocab", c_int32, c_void_p)
+    fn("loom_bpe_training_n_merges", c_int32, c_void_p)
     return lib
 
 

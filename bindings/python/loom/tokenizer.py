@@ -52,6 +52,76 @@ class Tokenizer(Handle):
 
     encode = tokenize
 
+    def encode_batch(self, texts, add_special=True, parse_special=False, padding=False, truncation=False,
+                     max_length=None, pad_to_multiple_of=None, padding_side="right", truncation_side="right",
+                     pad_id=None, n_threads=1):
+        """Encodes several texts, as transformers' tokenizer(texts, ...) does.
+
+        padding: False (none), True or "longest" (the longest row), "max_length" (pad to max_length),
+        or None to use tokenizer.json's own padding setting. truncation: False, True (cut to
+        max_length, keeping room for special tokens), or None for tokenizer.json's setting. Returns
+        {"input_ids": rows, "attention_mask": rows} as lists of lists, or as 2-D numpy arrays when
+        every row has the same length (padded)."""
+        if isinstance(texts, (str, bytes)):
+            raise TypeError("encode_batch: texts must be a list of str or bytes")
+        data = []
+        for t in texts:
+            if isinstance(t, str):
+                data.append(t.encode("utf-8", "surrogatepass"))
+            elif isinstance(t, (bytes, bytearray)):
+                data.append(bytes(t))
+            else:
+                raise TypeError("encode_batch: each text must be str or bytes")
+        lib = _native.lib()
+        p = lib.loom_batch_default_params()
+        p.add_special = bool(add_special)
+        p.parse_special = bool(parse_special)
+        p.use_tokenizer_settings = padding is None or truncation is None
+        if padding is True or padding == "longest":
+            p.padding = _native.LOOM_PAD_LONGEST
+        elif padding == "max_length":
+            if max_length is None:
+                raise ValueError("padding='max_length' needs max_length")
+            p.padding = _native.LOOM_PAD_FIXED
+            p.pad_length = int(max_length)
+        elif padding not in (False, None, "do_not_pad"):
+            raise ValueError("padding must be False, True, 'longest', 'max_length' or None")
+        if truncation is True or truncation == "longest_first":
+            if max_length is None:
+                raise ValueError("truncation=True needs max_length")
+            p.max_length = int(max_length)
+        elif truncation not in (False, None, "do_not_truncate"):
+            raise ValueError("truncation must be False, True or None")
+        if padding_side not in ("right", "left") or truncation_side not in ("right", "left"):
+            raise ValueError("padding_side / truncation_side must be 'right' or 'left'")
+        p.pad_left = padding_side == "left"
+        p.truncate_left = truncation_side == "left"
+        p.pad_to_multiple_of = int(pad_to_multiple_of or 0)
+        p.pad_id = -1 if pad_id is None else _token(pad_id)
+        p.n_threads = max(1, int(n_threads))
+        n = len(data)
+        arr = (ctypes.c_char_p * max(n, 1))(*data)
+        lens = (ctypes.c_size_t * max(n, 1))(*[len(d) for d in data])
+        offsets = (ctypes.c_size_t * (n + 1))()
+        cap = sum(len(d) for d in data) + 8 * n + 8
+        for _ in range(3):
+            ids = (ctypes.c_int32 * cap)()
+            mask = (ctypes.c_int32 * cap)()
+            total = lib.loom_tokenize_batch(self._h(), arr, lens, n, ctypes.byref(p), ids, mask, cap, offsets)
+            if total >= 0:
+                break
+            if lib.loom_last_status() != _native.LOOM_ERR_BUFFER_TOO_SMALL:
+                check(total)
+            cap = -total
+        else:
+            raise LoomError(_native.LOOM_ERR_BUFFER_TOO_SMALL, "the required buffer size kept changing")
+        rows = [list(ids[offsets[i]:offsets[i + 1]]) for i in range(n)]
+        masks = [list(mask[offsets[i]:offsets[i + 1]]) for i in range(n)]
+        if n and len({len(r) for r in rows}) == 1:
+            import numpy as np
+            return {"input_ids": np.array(rows, dtype=np.int32), "attention_mask": np.array(masks, dtype=np.int32)}
+        return {"input_ids": rows, "attention_mask": masks}
+
     def detokenize(self, ids, render_special=True):
         """The text of `ids`; invalid UTF-8 (a cut multi-byte character) is replaced."""
         return self.detokenize_bytes(ids, render_special).decode("utf-8", "replace")
