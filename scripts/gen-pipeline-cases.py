@@ -7,7 +7,7 @@ import glob
 import json
 import os
 
-from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "Tests", "Fixtures", "tokenizers", "pipeline")
@@ -33,6 +33,7 @@ TEXTS = [
     "",
     "   ",
     "[CLS] special [SEP] tokens <s> in </s> text",
+    "abc<sep>def and a <sep> between, HELLO there, Hello: read the license now",
     "don't can't won't I'm you're it's",
     "snake_case and kebab-case and CamelCase",
     "path/to/file.txt and https://example.com/?q=1&r=2",
@@ -116,14 +117,29 @@ variants = {
                                                                       P.ByteLevel(add_prefix_space=False)]),
                                          "decoder": D.ByteLevel()}),
 }
+# Added tokens with normalized=True are matched in normalized text with their content normalized
+# (lowercased, "▁"-prefixed); normalized=False ones in the raw text.
+ADDED = {
+    "added-normalized-lowercase": (char_bpe, {"normalizer": N.Lowercase(), "pre_tokenizer": P.Whitespace()},
+                                   [AddedToken("Hello", normalized=True), AddedToken("<sep>", normalized=False),
+                                    AddedToken("license", normalized=True, single_word=True)]),
+    "added-normalized-llama2": (char_bpe, {"normalizer": N.Sequence([N.Prepend("▁"), N.Replace(" ", "▁")]),
+                                           "pre_tokenizer": None,
+                                           "decoder": D.Sequence([D.Replace("▁", " "), D.ByteFallback(), D.Fuse(),
+                                                                  D.Strip(" ", 1, 0)])},
+                                [AddedToken("<sep>", normalized=True), AddedToken(" license", normalized=True),
+                                 AddedToken("HELLO", normalized=False, lstrip=True)]),
+}
 
 os.makedirs(OUT, exist_ok=True)
 cases = {"texts": TEXTS, "variants": []}
-for name, (base, comps) in variants.items():
+for name, (base, comps, *added) in list(variants.items()) + list(ADDED.items()):
     j = json.loads(base)
     for k, v in comps.items():
-        j[k] = comp(v)
+        j[k] = None if v is None else comp(v)
     tok = Tokenizer.from_str(json.dumps(j))
+    for tokens in added:
+        tok.add_tokens(tokens)
     # The trainer's special tokens are added tokens (special=True), matched in text.
     with open(os.path.join(OUT, name + ".json"), "w") as f:
         f.write(tok.to_str())
@@ -137,4 +153,4 @@ for name, (base, comps) in variants.items():
     cases["variants"].append({"name": name, "file": name + ".json", "cases": rows})
 with open(os.path.join(OUT, "cases.json"), "w") as f:
     json.dump(cases, f, ensure_ascii=False, indent=0)
-print("wrote", len(variants), "variants")
+print("wrote", len(variants) + len(ADDED), "variants")

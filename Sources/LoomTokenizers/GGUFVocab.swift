@@ -136,7 +136,7 @@ extension Tokenizer {
                                  ignoreMerges: pre.ignoreMerges, fallback: .llamaBytes, keepFirstMerge: true,
                                  mergesNeedVocabResult: false)
 
-        let encoder = PipelineEncoder(normalizer: .identity, preTokenizer: try pre.preTokenizer(), model: model)
+        let encoder = PipelineEncoder(normalizer: .identity, preTokenizer: try pre.preTokenizer(), addedInNormalized: nil, model: model)
         var parts = Parts(vocab: vocab, encoder: encoder,
                           specials: SpecialTokenMatcher(entries: entries, llamaRules: true), pieces: pieces,
                           preTokenizerName: pre.name)

@@ -142,7 +142,7 @@ public final class Tokenizer: @unchecked Sendable {
         var out: [Int32] = []
         out.reserveCapacity(utf8.count / 3 + 4)
         if addSpecial { out.append(contentsOf: prefix) }
-        try encoder.encode(utf8, specials.partition(utf8, parseSpecial: parseSpecial), into: &out)
+        try encoder.encode(utf8, specials.partition(utf8, parseSpecial: parseSpecial), parseSpecial: parseSpecial, into: &out)
         if addSpecial { out.append(contentsOf: suffix) }
         return out
     }

@@ -12,20 +12,33 @@ extension Tokenizer {
             throw LoomError.format("tokenizer.json has no model")
         }
         let modelType = try TokenizerJSONModels.modelType(model)
+        let normalizer = json["normalizer"]?["type"]?.string == "ByteLevel" ? Normalizer.identity : try Normalizer.from(json: json["normalizer"])
 
         // Vocabulary: the model's, then added tokens (which may reuse or extend ids).
         let byID = try TokenizerJSONModels.vocabulary(model, type: modelType)
         var maxID = byID.keys.max() ?? -1
-        struct Added { let id: Int; let content: String; let special, lstrip, rstrip, singleWord, normalized: Bool }
+        struct Added {
+            let id: Int
+            let content: String
+            /// The content through the normalizer when `normalized` (HF matches and reports that form).
+            let normalizedContent: String
+            let special, lstrip, rstrip, singleWord, normalized: Bool
+        }
         var added: [Added] = []
         for t in json["added_tokens"]?.array ?? [] {
             guard let id = t["id"]?.int, id >= 0, id < maxTokenID, let content = t["content"]?.string else {
                 throw LoomError.format("tokenizer.json: an added token has no valid id or content")
             }
             let special = t["special"]?.bool ?? false
-            added.append(Added(id: id, content: content, special: special, lstrip: t["lstrip"]?.bool ?? false,
+            let normalized = t["normalized"]?.bool ?? !special
+            var normalizedContent = content
+            if normalized && !normalizer.isIdentity {
+                normalizedContent = String(decoding: UTF8Coding.encode(try normalizer.apply(UTF8Coding.scalars(content))), as: UTF8.self)
+            }
+            added.append(Added(id: id, content: content, normalizedContent: normalizedContent, special: special,
+                               lstrip: t["lstrip"]?.bool ?? false,
                                rstrip: t["rstrip"]?.bool ?? false, singleWord: t["single_word"]?.bool ?? false,
-                               normalized: t["normalized"]?.bool ?? !special))
+                               normalized: normalized))
             maxID = max(maxID, id)
         }
         guard maxID >= 0 else { throw LoomError.format("tokenizer.json: empty vocabulary") }
@@ -42,7 +55,7 @@ extension Tokenizer {
         var attrs = [TokenAttributes](repeating: [], count: n)
         for id in byID.keys { attrs[id] = .normal }
         for a in added {
-            texts[a.id] = a.content
+            texts[a.id] = a.normalizedContent
             var at: TokenAttributes = a.special ? .control : .userDefined
             if a.lstrip { at.insert(.lstrip) }
             if a.rstrip { at.insert(.rstrip) }
@@ -53,7 +66,10 @@ extension Tokenizer {
         var vocab = Vocabulary(texts: texts, attributes: attrs)
         // Text → id: the model's, then added tokens; holes must not be found by text.
         var table = modelTable
-        for a in added { table.insert(a.content, Int32(a.id)) }
+        for a in added {
+            table.insert(a.content, Int32(a.id))
+            if a.normalizedContent != a.content { table.insert(a.normalizedContent, Int32(a.id)) }
+        }
         vocab.textTable = table
 
         // Pre-tokenizer.
@@ -62,12 +78,10 @@ extension Tokenizer {
         var byteLevel = false
         try buildPreTokenizer(json["pre_tokenizer"], &steps, &names, &byteLevel)
         if json["normalizer"]?["type"]?.string == "ByteLevel" { byteLevel = true }
-        let normalizer = json["normalizer"]?["type"]?.string == "ByteLevel" ? Normalizer.identity : try Normalizer.from(json: json["normalizer"])
 
         let built = try TokenizerJSONModels.build(model, type: modelType, texts: modelTexts, table: modelTable,
                                                   byteLevel: byteLevel)
         let unkID = built.unk
-        let encoder = built.encoder(normalizer, PreTokenizer(steps: steps))
 
         // Special ids: tokenizer_config.json names them; the model names unk.
         func configToken(_ key: String) -> Int32? {
@@ -104,18 +118,24 @@ extension Tokenizer {
         let decoder = try TokenDecoder.from(json: json["decoder"])
         let pieces = TokenPieces(texts.map { TokenPieces.piece(text: $0, decoder: decoder) })
 
-        // Added tokens for partitioning (special ones first, as HF builds its matcher).
-        var entries: [SpecialTokenMatcher.Entry] = []
+        // Added tokens (special ones first, as HF builds its matcher): `normalized: false` ones
+        // split the raw input; `normalized: true` ones are matched, with their content normalized,
+        // in each normalized fragment (HF's AddedVocabulary::extract_and_normalize).
+        var rawEntries: [SpecialTokenMatcher.Entry] = []
+        var normalizedEntries: [SpecialTokenMatcher.Entry] = []
         for a in added.filter(\.special) + added.filter({ !$0.special }) where !a.content.isEmpty {
-            entries.append(.init(bytes: Array(a.content.utf8), id: Int32(a.id), lstrip: a.lstrip, rstrip: a.rstrip,
-                                 singleWord: a.singleWord, needsParseSpecial: a.special,
-                                 // HF matches these in a second pass (over normalized text; the
-                                 // text is normalized after partitioning here, see Normalizer).
-                                 normalized: a.normalized))
+            let content = Array((a.normalized ? a.normalizedContent : a.content).utf8)
+            guard !content.isEmpty else { continue }
+            let entry = SpecialTokenMatcher.Entry(bytes: content, id: Int32(a.id), lstrip: a.lstrip,
+                                                  rstrip: a.rstrip, singleWord: a.singleWord,
+                                                  needsParseSpecial: a.special, normalized: false)
+            if a.normalized { normalizedEntries.append(entry) } else { rawEntries.append(entry) }
         }
+        let addedInNormalized = normalizedEntries.isEmpty ? nil : SpecialTokenMatcher(entries: normalizedEntries, llamaRules: false)
+        let encoder = built.encoder(normalizer, PreTokenizer(steps: steps), addedInNormalized)
 
         var parts = Parts(vocab: vocab, encoder: encoder,
-                          specials: SpecialTokenMatcher(entries: entries, llamaRules: false), pieces: pieces,
+                          specials: SpecialTokenMatcher(entries: rawEntries, llamaRules: false), pieces: pieces,
                           preTokenizerName: names.isEmpty ? "none" : names.joined(separator: "+"))
         parts.prefix = prefix
         parts.suffix = suffix

@@ -6,8 +6,9 @@ enum TokenizerJSONModels {
     struct Built {
         /// The model's unknown token, if it has one.
         var unk: Int32?
-        /// Wraps the model in the pipeline (normalizer, pre-tokenizer).
-        var encoder: (Normalizer, PreTokenizer) -> any TextEncoder
+        /// Wraps the model in the pipeline (normalizer, pre-tokenizer, added tokens matched in
+        /// normalized text).
+        var encoder: (Normalizer, PreTokenizer, SpecialTokenMatcher?) -> any TextEncoder
     }
 
     static func modelType(_ model: JSONValue) throws -> String {
@@ -54,21 +55,21 @@ enum TokenizerJSONModels {
         case "BPE":
             let bpe = try BPEModel(json: model, texts: texts, table: table, byteLevel: byteLevel)
             let unk = model["unk_token"]?.string.flatMap { table.lookup($0) }
-            return Built(unk: unk) { PipelineEncoder(normalizer: $0, preTokenizer: $1, model: bpe) }
+            return Built(unk: unk) { PipelineEncoder(normalizer: $0, preTokenizer: $1, addedInNormalized: $2, model: bpe) }
         case "WordPiece":
             let wordPiece = try WordPieceModel(json: model, texts: texts, table: table)
             return Built(unk: wordPiece.unk) {
-                WordPiecePipeline(pipeline: PipelineEncoder(normalizer: $0, preTokenizer: $1, model: wordPiece))
+                PipelineEncoder(normalizer: $0, preTokenizer: $1, addedInNormalized: $2, model: wordPiece)
             }
         case "WordLevel":
             let wordLevel = WordLevelModel(json: model, table: table)
             return Built(unk: wordLevel.unk) {
-                WordLevelPipeline(pipeline: PipelineEncoder(normalizer: $0, preTokenizer: $1, model: wordLevel))
+                PipelineEncoder(normalizer: $0, preTokenizer: $1, addedInNormalized: $2, model: wordLevel)
             }
         case "Unigram":
             let unigram = try UnigramModel(json: model)
             return Built(unk: unigram.unk) {
-                UnigramPipeline(pipeline: PipelineEncoder(normalizer: $0, preTokenizer: $1, model: unigram))
+                PipelineEncoder(normalizer: $0, preTokenizer: $1, addedInNormalized: $2, model: unigram)
             }
         default:
             throw LoomError.unsupported("tokenizer.json model '\(type)' is not supported")

@@ -34,7 +34,8 @@ struct LlamaUnigramEncoder: TextEncoder {
     private static let replacementCharacter: [UInt8] = [0xEF, 0xBF, 0xBD]
     private static let noRules = [Bool](repeating: false, count: 256)
 
-    func encode(_ utf8: UnsafeRawBufferPointer, _ fragments: [Fragment], into out: inout [Int32]) throws {
+    func encode(_ utf8: UnsafeRawBufferPointer, _ fragments: [Fragment], parseSpecial: Bool,
+                into out: inout [Int32]) throws {
         var s = Scratch()
         for f in fragments {
             switch f {

@@ -30,7 +30,8 @@ struct LlamaWordPieceEncoder: TextEncoder {
     /// "▁" (U+2581), the phantom space of word-initial pieces.
     static let wordPrefix: [UInt8] = [0xE2, 0x96, 0x81]
 
-    func encode(_ utf8: UnsafeRawBufferPointer, _ fragments: [Fragment], into out: inout [Int32]) throws {
+    func encode(_ utf8: UnsafeRawBufferPointer, _ fragments: [Fragment], parseSpecial: Bool,
+                into out: inout [Int32]) throws {
         var s = Scratch()
         for f in fragments {
             switch f {

@@ -8,7 +8,8 @@ struct SentencePieceEncoder: TextEncoder {
     let model: SentencePieceBPE
     let addSpacePrefix: Bool
 
-    func encode(_ utf8: UnsafeRawBufferPointer, _ fragments: [Fragment], into out: inout [Int32]) throws {
+    func encode(_ utf8: UnsafeRawBufferPointer, _ fragments: [Fragment], parseSpecial: Bool,
+                into out: inout [Int32]) throws {
         var scratch = SentencePieceBPE.Scratch()
         var text: [UInt8] = []
         var afterSpecial = true

@@ -8,7 +8,8 @@ import LoomCore
 struct SentencePieceStyleBPEEncoder: TextEncoder {
     let model: SentencePieceBPE
 
-    func encode(_ utf8: UnsafeRawBufferPointer, _ fragments: [Fragment], into out: inout [Int32]) throws {
+    func encode(_ utf8: UnsafeRawBufferPointer, _ fragments: [Fragment], parseSpecial: Bool,
+                into out: inout [Int32]) throws {
         var scratch = SentencePieceBPE.Scratch()
         var scalars: [UInt32] = []
         var text: [UInt8] = []

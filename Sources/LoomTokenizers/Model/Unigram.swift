@@ -112,13 +112,3 @@ final class UnigramModel: WordModel, Sendable {
         if let unk { out.append(unk) }
     }
 }
-
-/// The pipeline over Unigram behind a concrete type, so that it runs specialized (through the
-/// generic type's protocol conformance it would look up generic metadata per word).
-struct UnigramPipeline: TextEncoder {
-    let pipeline: PipelineEncoder<UnigramModel>
-
-    func encode(_ utf8: UnsafeRawBufferPointer, _ fragments: [Fragment], into out: inout [Int32]) throws {
-        try pipeline.encode(utf8, fragments, into: &out)
-    }
-}

@@ -33,13 +33,3 @@ extension WordLevelModel {
         self.init(vocabulary: table, unk: table.lookup(model["unk_token"]?.string ?? "<unk>"))
     }
 }
-
-/// The pipeline over WordLevel behind a concrete type, so that it runs specialized (see
-/// WordPiecePipeline).
-struct WordLevelPipeline: TextEncoder {
-    let pipeline: PipelineEncoder<WordLevelModel>
-
-    func encode(_ utf8: UnsafeRawBufferPointer, _ fragments: [Fragment], into out: inout [Int32]) throws {
-        try pipeline.encode(utf8, fragments, into: &out)
-    }
-}

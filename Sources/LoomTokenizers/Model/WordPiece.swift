@@ -108,13 +108,3 @@ extension WordPieceModel {
                   unk: table.lookup(unkText), maxInputChars: maxChars)
     }
 }
-
-/// The pipeline over WordPiece behind a concrete type: through a generic type's protocol
-/// conformance the pipeline would run unspecialized (generic metadata lookups per word).
-struct WordPiecePipeline: TextEncoder {
-    let pipeline: PipelineEncoder<WordPieceModel>
-
-    func encode(_ utf8: UnsafeRawBufferPointer, _ fragments: [Fragment], into out: inout [Int32]) throws {
-        try pipeline.encode(utf8, fragments, into: &out)
-    }
-}
