@@ -10,7 +10,7 @@ extension Tokenizer {
     static func loadGGUFSentencePiece(_ gguf: GGUFFile) throws -> Tokenizer {
         let (texts, attrs) = try ggufTokens(gguf)
         let n = texts.count
-        let scores = try ggufTokenScores(gguf, count: n)
+        let scores = try ggufScores(gguf, count: n)
         var vocab = Vocabulary(texts: texts, attributes: attrs)
         ggufSpecialIDs(gguf, &vocab, bos: 1, eos: 2, unk: 0)
 
@@ -77,38 +77,6 @@ extension Tokenizer {
         parts.stripFirstSpace = addSpacePrefix
         return Tokenizer(parts)
     }
-
-    /// `tokenizer.ggml.scores`: float32 or int32, at least one per token; none: all 0.
-    private static func ggufTokenScores(_ gguf: GGUFFile, count n: Int) throws -> [Float] {
-        guard let value = gguf["tokenizer.ggml.scores"] else { return [Float](repeating: 0, count: n) }
-        guard case .array(let type, let items) = value, type == .float32 || type == .int32 else {
-            throw LoomError.format("tokenizer.ggml.scores is not an array of float32 or int32")
-        }
-        guard items.count >= n else {
-            throw LoomError.format("tokenizer.ggml.scores has \(items.count) entries for \(n) tokens")
-        }
-        return (0..<n).map { i in
-            switch items[i] {
-            case .float32(let v): return v
-            case .int32(let v): return Float(v)
-            default: return 0
-            }
-        }
-    }
-
-    /// `tokenizer.ggml.merges` split as llama.cpp does: at the first space after the first
-    /// byte; without one, ("", "") (which never matches).
-    static func ggufMerges(_ gguf: GGUFFile) throws -> [(String, String)] {
-        guard let strings = gguf["tokenizer.ggml.merges"]?.strings else {
-            throw LoomError.format("tokenizer.ggml.merges is missing or not an array of strings")
-        }
-        return strings.map { m in
-            let u = Array(m.utf8)
-            guard u.count > 1, let sp = u[1...].firstIndex(of: 0x20) else { return ("", "") }
-            return (String(decoding: u[..<sp], as: UTF8.self), String(decoding: u[(sp + 1)...], as: UTF8.self))
-        }
-    }
-
     /// "<0xXX>" with upper-case hex digits.
     static func byteTokenText(_ b: UInt8) -> String {
         let hex = Array("0123456789ABCDEF".utf8)

@@ -57,17 +57,6 @@ extension Tokenizer {
         parts.stripFirstSpace = addSpacePrefix
         return Tokenizer(parts)
     }
-
-    /// `tokenizer.ggml.scores` as llama.cpp reads them (float32 or int32; missing: all 0).
-    private static func ggufScores(_ gguf: GGUFFile, count n: Int) throws -> [Float] {
-        guard let value = gguf["tokenizer.ggml.scores"] else { return [Float](repeating: 0, count: n) }
-        guard case .array(let type, let items) = value, type == .float32 || type == .int32 else {
-            throw LoomError.format("tokenizer.ggml.scores is not an array of float32 or int32")
-        }
-        guard items.count >= n else { throw LoomError.format("tokenizer.ggml.scores has \(items.count) entries for \(n) tokens") }
-        return items.prefix(n).map { Float($0.double ?? 0) }
-    }
-
     /// `tokenizer.ggml.precompiled_charsmap` (an int8 / uint8 array), if present.
     private static func ggufCharsMap(_ gguf: GGUFFile) throws -> PrecompiledCharsMap? {
         guard let value = gguf["tokenizer.ggml.precompiled_charsmap"] else { return nil }

@@ -51,6 +51,38 @@ extension Tokenizer {
         return (texts, attrs)
     }
 
+
+    /// `tokenizer.ggml.scores`: float32 or int32, at least one per token; none: all 0.
+    static func ggufScores(_ gguf: GGUFFile, count n: Int) throws -> [Float] {
+        guard let value = gguf["tokenizer.ggml.scores"] else { return [Float](repeating: 0, count: n) }
+        guard case .array(let type, let items) = value, type == .float32 || type == .int32 else {
+            throw LoomError.format("tokenizer.ggml.scores is not an array of float32 or int32")
+        }
+        guard items.count >= n else {
+            throw LoomError.format("tokenizer.ggml.scores has \(items.count) entries for \(n) tokens")
+        }
+        return (0..<n).map { i in
+            switch items[i] {
+            case .float32(let v): return v
+            case .int32(let v): return Float(v)
+            default: return 0
+            }
+        }
+    }
+
+    /// `tokenizer.ggml.merges` split as llama.cpp does: at the first space after the first
+    /// byte; without one, ("", "") (which never matches).
+    static func ggufMerges(_ gguf: GGUFFile) throws -> [(String, String)] {
+        guard let strings = gguf["tokenizer.ggml.merges"]?.strings else {
+            throw LoomError.format("tokenizer.ggml.merges is missing or not an array of strings")
+        }
+        return strings.map { m in
+            let u = Array(m.utf8)
+            guard u.count > 1, let sp = u[1...].firstIndex(of: 0x20) else { return ("", "") }
+            return (String(decoding: u[..<sp], as: UTF8.self), String(decoding: u[(sp + 1)...], as: UTF8.self))
+        }
+    }
+
     /// Special token ids from metadata over the kind's defaults (llama.cpp ignores out-of-range ids).
     static func ggufSpecialIDs(_ gguf: GGUFFile, _ vocab: inout Vocabulary, bos: Int32?, eos: Int32?, unk: Int32? = nil,
                                sep: Int32? = nil, pad: Int32? = nil, mask: Int32? = nil) {
@@ -97,20 +129,7 @@ extension Tokenizer {
         let (texts, attrs) = try ggufTokens(gguf)
         let n = texts.count
 
-        guard let mergeStrings = gguf["tokenizer.ggml.merges"]?.strings else {
-            throw LoomError.format("tokenizer.ggml.merges is missing or not an array of strings")
-        }
-        var merges: [(String, String)] = []
-        merges.reserveCapacity(mergeStrings.count)
-        for m in mergeStrings {
-            // llama.cpp splits at the first space after the first byte; no space: ("", "").
-            let u = Array(m.utf8)
-            if u.count > 1, let sp = u[1...].firstIndex(of: 0x20) {
-                merges.append((String(decoding: u[..<sp], as: UTF8.self), String(decoding: u[(sp + 1)...], as: UTF8.self)))
-            } else {
-                merges.append(("", ""))
-            }
-        }
+        let merges = try ggufMerges(gguf)
 
         var vocab = Vocabulary(texts: texts, attributes: attrs)
 

@@ -108,6 +108,23 @@ final class SentencePieceTests: XCTestCase {
     /// pre-tokenizer, BPE with byte_fallback and fuse_unk; Replace / ByteFallback / Fuse / Strip decoder.
     func testLlama2StyleTokenizerJSON() throws { try runHFFixture("llama2") }
 
+    /// Long pre-tokenizer-free inputs (whole paragraphs are one word for Llama 2's pipeline):
+    /// merging in junction-free segments gives HF's ids (scripts/gen-spm-long-refs.py).
+    func testLlama2StyleLongInputs() throws {
+        let refs = try TestData.json(TestData.fixture("spm-llama2-long.json"))
+        let tok = try Tokenizer.load(path: TestData.fixture("spm-llama2.tokenizer.json"))
+        var same = 0, total = 0
+        for c in refs["cases"]?.array ?? [] {
+            let text = c["text"]?.string ?? ""
+            let expected = [Int32](json: c["ids"])
+            let got = try tok.tokenize(text, addSpecial: false, parseSpecial: false)
+            total += 1
+            if got == expected { same += 1 } else { XCTFail("long input of \(text.utf8.count) bytes differs from HF") }
+        }
+        print("spm-llama2 long inputs: \(same)/\(total) identical to HF")
+        XCTAssertGreaterThan(total, 0)
+    }
+
     /// Metaspace(prepend_scheme "first", split): "▁" only in front of the input's first piece.
     func testMetaspaceFirstTokenizerJSON() throws { try runHFFixture("metaspace-first") }
 

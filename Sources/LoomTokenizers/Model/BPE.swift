@@ -33,6 +33,13 @@ final class BPEModel: @unchecked Sendable {
     let fallback: Fallback
     /// `<0xXX>` token ids for HF byte fallback, -1 where missing.
     let byteFallbackIDs: [Int32]
+    /// Character-level mode: (last character of a merge's left part, first character of its right
+    /// part) for every merge. Between neighbours that are no such pair no merge can ever apply,
+    /// so long words (SentencePiece-style pipelines have no pre-tokenizer) are merged in
+    /// independent segments with the same result.
+    let junctions: Set<UInt64>
+    /// ASCII characters that are tokens by themselves.
+    let asciiKnown: [Bool]
 
     /// - Parameters:
     ///   - tokens: vocabulary texts by id (empty strings for holes).
@@ -89,7 +96,11 @@ final class BPEModel: @unchecked Sendable {
         }
         var pairs = PairTable(expectedCount: mergeList.count)
         guard mergeList.count < Int(Int32.max) else { throw LoomError.format("too many merges") }
+        var junctions = Set<UInt64>()
         for (rank, (a, b)) in mergeList.enumerated() {
+            if !byteLevel, let x = a.unicodeScalars.last, let y = b.unicodeScalars.first {
+                junctions.insert(UInt64(x.value) << 32 | UInt64(y.value))
+            }
             let la = fill(a, b)
             let ids: (Int32, Int32, Int32)? = buf.withUnsafeBufferPointer { p in
                 guard let ia = idFor(UnsafeBufferPointer(rebasing: p[..<la]), create: false),
@@ -103,6 +114,7 @@ final class BPEModel: @unchecked Sendable {
         }
         guard vocabCount + synthetic.count < Int(Int32.max) else { throw LoomError.format("vocabulary too large") }
         self.merges = pairs
+        self.junctions = junctions
         self.textTable = table
         self.syntheticTexts = synthetic
         self.byteSymbols = byteSyms
@@ -134,6 +146,10 @@ final class BPEModel: @unchecked Sendable {
             }
         }
         byteFallbackIDs = fb
+        asciiKnown = (0..<128).map { b in
+            var byte = UInt8(b)
+            return textToID.lookup(&byte, 1).map { $0 < Int32(tokens.count) } ?? false
+        }
     }
 
     /// Per-call working memory (never shared between threads).
@@ -235,6 +251,17 @@ final class BPEModel: @unchecked Sendable {
             }
             return
         }
+        if !byteLevel && !ignoreMerges && n > Self.segmentMinimum && isHF {
+            encodeSegments(word, &scratch, &out)
+            return
+        }
+        encodeWord(wbase, n, &scratch, &out)
+    }
+
+    /// Words from this many bytes on are cut at junction-free boundaries (character-level mode).
+    static let segmentMinimum = 64
+
+    private func encodeWord(_ wbase: UnsafePointer<UInt8>, _ n: Int, _ scratch: inout Scratch, _ out: inout [Int32]) {
         let cacheable = n <= WordCache.maxWordLength
         var hash: UInt64 = 0
         if cacheable {
@@ -244,6 +271,35 @@ final class BPEModel: @unchecked Sendable {
         let start = out.count
         encodeUncached(wbase, n, &scratch, &out)
         if cacheable { scratch.cache.insert(wbase, n, hash, out[start...]) }
+    }
+
+    /// Character-level words cut where no merge can join the neighbours. Cuts never touch a
+    /// character without its own token (unknown or byte-fallback: HF fuses unknowns across them).
+    private func encodeSegments(_ word: UnsafeBufferPointer<UInt8>, _ scratch: inout Scratch, _ out: inout [Int32]) {
+        guard let base = word.baseAddress else { return }
+        let n = word.count
+        var segmentStart = 0
+        var previous: UInt32 = 0
+        var previousKnown = false
+        var i = 0
+        while i < n {
+            let b0 = base[i]
+            let len = min(b0 < 0x80 ? 1 : (b0 < 0xE0 ? 2 : (b0 < 0xF0 ? 3 : 4)), n - i)
+            var c = UInt32(b0)
+            if len > 1 {
+                c = UInt32(b0) & (0xFF >> (len + 1))
+                for k in 1..<len { c = c << 6 | UInt32(base[i + k] & 0x3F) }
+            }
+            let known = len == 1 ? asciiKnown[Int(b0)] : (textTable.lookup(base + i, len).map { $0 < Int32(vocabCount) } ?? false)
+            if i > segmentStart && known && previousKnown && !junctions.contains(UInt64(previous) << 32 | UInt64(c)) {
+                encodeWord(base + segmentStart, i - segmentStart, &scratch, &out)
+                segmentStart = i
+            }
+            previous = c
+            previousKnown = known
+            i += len
+        }
+        if n > segmentStart { encodeWord(base + segmentStart, n - segmentStart, &scratch, &out) }
     }
 
     private func encodeUncached(_ wbase: UnsafePointer<UInt8>, _ n: Int, _ scratch: inout Scratch, _ out: inout [Int32]) {
