@@ -44,7 +44,7 @@ class Tokenizer(Handle):
             out = (ctypes.c_int32 * cap)()
             n = lib.loom_tokenize(self._h(), data, len(data), out, cap, bool(add_special), bool(parse_special))
             if n >= 0:
-                return list(out[:n])
+                return _ids_list(out, n)
             if lib.loom_last_status() != _native.LOOM_ERR_BUFFER_TOO_SMALL:
                 check(n)
             cap = -n
@@ -115,12 +115,17 @@ class Tokenizer(Handle):
             cap = -total
         else:
             raise LoomError(_native.LOOM_ERR_BUFFER_TOO_SMALL, "the required buffer size kept changing")
-        rows = [list(ids[offsets[i]:offsets[i + 1]]) for i in range(n)]
-        masks = [list(mask[offsets[i]:offsets[i + 1]]) for i in range(n)]
-        if n and len({len(r) for r in rows}) == 1:
-            import numpy as np
-            return {"input_ids": np.array(rows, dtype=np.int32), "attention_mask": np.array(masks, dtype=np.int32)}
-        return {"input_ids": rows, "attention_mask": masks}
+        import numpy as np
+        flat_ids = np.frombuffer(ids, dtype=np.int32, count=total)
+        flat_mask = np.frombuffer(mask, dtype=np.int32, count=total)
+        bounds = list(offsets)
+        lengths = {bounds[i + 1] - bounds[i] for i in range(n)}
+        if n and len(lengths) == 1:
+            width = lengths.pop()
+            return {"input_ids": flat_ids.reshape(n, width).copy(), "attention_mask": flat_mask.reshape(n, width).copy()}
+        all_ids, all_mask = flat_ids.tolist(), flat_mask.tolist()
+        return {"input_ids": [all_ids[bounds[i]:bounds[i + 1]] for i in range(n)],
+                "attention_mask": [all_mask[bounds[i]:bounds[i + 1]] for i in range(n)]}
 
     def detokenize(self, ids, render_special=True):
         """The text of `ids`; invalid UTF-8 (a cut multi-byte character) is replaced."""
@@ -189,6 +194,12 @@ class Tokenizer(Handle):
 
     def is_control(self, token):
         return bool(_native.lib().loom_tokenizer_is_control(self._h(), _token(token)))
+
+
+def _ids_list(buffer, n):
+    """The first n int32 of a ctypes buffer as a list of ints (numpy converts in C)."""
+    import numpy as np
+    return np.frombuffer(buffer, dtype=np.int32, count=n).tolist()
 
 
 def _path_bytes(path):
