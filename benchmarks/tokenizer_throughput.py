@@ -812,6 +812,9 @@ def main():
                 log(f"{name}: Loom cannot load it: {best['loom_error']}")
             results.append(best)
     loadavg_end = open("/proc/loadavg").read().split()[:3] if os.path.exists("/proc/loadavg") else []
+    if lib and os.path.exists(lib) and machine["lib_built"] != machine_info(lib)["lib_built"]:
+        log("warning: libloom.so was rebuilt during the run")
+        machine["lib_built"] += " (**rebuilt during the run: results mix two builds**)"
     text = report(results, prepared, machine, desc, args, others, loadavg_end, work_time)
     log(f"took {time.monotonic() - t0:.0f} s")
     print(text)

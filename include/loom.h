@@ -417,6 +417,50 @@ loom_status loom_bpe_training_tokenizer(const loom_bpe_training *training, loom_
 int32_t loom_bpe_training_n_vocab(const loom_bpe_training *training);
 int32_t loom_bpe_training_n_merges(const loom_bpe_training *training);
 
+/* ---------------------------------------------------------------- embeddings (encoder models) */
+
+/* Encoder-only models (BERT; an HF folder, a sentence-transformers folder, or a GGUF `bert`) load
+ * with loom_model_load like any other model; they run through these calls, not through contexts.
+ * Each call makes its own scratch and threads: any number of threads may embed with one model. */
+
+#define LOOM_POOLING_DEFAULT (-1)  /* the model's: sentence-transformers modules.json, GGUF pooling_type, else mean */
+#define LOOM_POOLING_NONE 0        /* every token's state: (tokens of the text) x dim floats per text */
+#define LOOM_POOLING_MEAN 1
+#define LOOM_POOLING_CLS 2
+#define LOOM_POOLING_MAX 3
+
+typedef struct loom_embed_params {
+    uint32_t size;       /* sizeof(loom_embed_params) as the caller was compiled */
+    int32_t pooling;     /* LOOM_POOLING_*; default LOOM_POOLING_DEFAULT */
+    int32_t normalize;   /* -1 (default): the model's (sentence-transformers Normalize); 0: no; 1: L2-normalise */
+    int32_t max_length;  /* tokens per text, [CLS]/[SEP] included; 0 (default): sentence_bert_config.json
+                          * max_seq_length, else 512; capped at the model's positions */
+    int32_t n_batch;     /* texts per forward pass; 0 (default): 32 */
+    int32_t n_threads;   /* threads, the caller included; 0 (default): cores, at most 8 */
+} loom_embed_params;
+
+/* Defaults as described above. Thread-safe. */
+loom_embed_params loom_embed_default_params(void);
+
+/* Width of one embedding (the encoder's hidden size); LOOM_ERR_UNSUPPORTED when the model is not an
+ * encoder (or was loaded vocab_only). */
+int32_t loom_model_n_embd(const loom_model *model);
+
+/* Embeds n texts (texts[i] has lens[i] bytes of UTF-8; lens may be NULL for NUL-terminated texts):
+ * tokenized with [CLS]/[SEP], truncated to max_length, encoded, pooled. Writes n x dim floats to out,
+ * text i at out[i * dim] (row-major). Buffer convention over floats (cap counts floats); with
+ * LOOM_POOLING_NONE the count is (total tokens) x dim. params may be NULL. */
+int32_t loom_embed(const loom_model *model, const char *const *texts, const size_t *lens, size_t n,
+                   const loom_embed_params *params, float *out, size_t cap);
+
+/* Runs the encoder over n rows of token ids of any lengths (row i is ids[offsets[i] ..< offsets[i+1]],
+ * offsets has n + 1 entries, offsets[0] = 0; no padding: every row is computed as if alone) and
+ * writes the last hidden state of every token, (offsets[n]) x dim floats, in the same order.
+ * LOOM_ERR_OUT_OF_RANGE for an invalid id or a row longer than the model's positions. Buffer
+ * convention over floats. n_threads <= 0: the default. */
+int32_t loom_encode(const loom_model *model, const loom_token *ids, const size_t *offsets, size_t n,
+                    int32_t n_threads, float *out, size_t cap);
+
 #ifdef __cplusplus
 }
 #endif

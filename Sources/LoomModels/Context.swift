@@ -45,6 +45,9 @@ public final class Context: @unchecked Sendable {
 
     public init(model: Model, params: ContextParams = ContextParams()) throws {
         guard let network = model.network else {
+            if model.encoder != nil {
+                throw LoomError.invalidArgument("'\(model.path)' is an encoder model (architecture '\(model.architecture ?? "?")'): run it with Embedder / EncoderModel.encode (C: loom_embed, loom_encode), not a context")
+            }
             throw LoomError.invalidArgument("'\(model.path)' was loaded with vocab_only; load its weights to run it")
         }
         guard params.threads >= 1, params.threads <= 512 else {

@@ -24,8 +24,11 @@ public final class Model: @unchecked Sendable {
     public let metadata: [(key: String, value: String)]
     private let metadataIndex: [String: Int]
     private let tokenizerResult: Result<Tokenizer, LoomError>
-    /// The network (nil for vocab_only loads). Immutable; shared by every context.
+    /// The decoder network (nil for vocab_only loads and encoders). Immutable; shared by every context.
     public let network: CausalLM?
+    /// The encoder network of an encoder-only architecture (`Architectures.encoder`, e.g. BERT); nil
+    /// otherwise. Immutable; shared by any number of threads.
+    public let encoder: EncoderModel?
 
     public static func load(path: String, params: ModelParams = ModelParams()) throws -> Model {
         if isDirectory(path) {
@@ -34,10 +37,11 @@ public final class Model: @unchecked Sendable {
             do { tokenizer = .success(try Tokenizer.load(path: path)) } catch let e as LoomError {
                 tokenizer = .failure(e)
             }
-            let network = params.vocabOnly ? nil : try Architectures.loadCausalLM(
+            let networks: (network: CausalLM?, encoder: EncoderModel?) = params.vocabOnly ? (nil, nil) : try Architectures.load(
                 architecture: folder.config?.modelType, weights: WeightSource(path: path, source: .hf(folder)))
             return Model(path: path, source: .hf(folder), params: params,
-                         metadata: folder.config?.flattened ?? [], tokenizer: tokenizer, network: network)
+                         metadata: folder.config?.flattened ?? [], tokenizer: tokenizer, network: networks.network,
+                         encoder: networks.encoder)
         }
         let gguf = try GGUFFile(path: path)
         if !params.vocabOnly {
@@ -50,15 +54,16 @@ public final class Model: @unchecked Sendable {
             tokenizer = .failure(e)
         }
         let meta = gguf.metadataKeys.map { (key: $0, value: gguf.metadata[$0]?.displayString ?? "") }
-        let network = params.vocabOnly ? nil : try Architectures.loadCausalLM(
+        let networks: (network: CausalLM?, encoder: EncoderModel?) = params.vocabOnly ? (nil, nil) : try Architectures.load(
             architecture: gguf.architecture, weights: WeightSource(path: path, source: .gguf(gguf)))
         return Model(path: path, source: .gguf(gguf), params: params, metadata: meta, tokenizer: tokenizer,
-                     network: network)
+                     network: networks.network, encoder: networks.encoder)
     }
 
     private init(path: String, source: Source, params: ModelParams, metadata: [(key: String, value: String)],
-                 tokenizer: Result<Tokenizer, LoomError>, network: CausalLM?) {
+                 tokenizer: Result<Tokenizer, LoomError>, network: CausalLM?, encoder: EncoderModel?) {
         self.network = network
+        self.encoder = encoder
         self.path = path
         self.source = source
         self.params = params

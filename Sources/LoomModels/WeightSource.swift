@@ -52,17 +52,21 @@ public struct WeightSource: Sendable {
             }
             return WeightTensor(name: ggufName, type: type, dims: t.dims, data: p, file: g.file)
         case .hf(let folder):
-            guard let hf = TensorNames.hfName(forGGUF: ggufName), let (file, t) = folder.tensor(named: hf) else { return nil }
-            guard let type = t.type, let p = file.data(of: t) else {
-                throw LoomError.unsupported("'\(hf)' has dtype \(t.dtypeName); Loom reads F32, F16 and BF16")
+            for hf in TensorNames.hfNames(forGGUF: ggufName) {
+                guard let (file, t) = folder.tensor(named: hf) else { continue }
+                guard let type = t.type, let p = file.data(of: t) else {
+                    throw LoomError.unsupported("'\(hf)' has dtype \(t.dtypeName); Loom reads F32, F16 and BF16")
+                }
+                return WeightTensor(name: hf, type: type, dims: t.shape.reversed(), data: p, file: file.file)
             }
-            return WeightTensor(name: hf, type: type, dims: t.shape.reversed(), data: p, file: file.file)
+            return nil
         }
     }
 
     public func required(_ ggufName: String) throws -> WeightTensor {
         guard let t = try optional(ggufName) else {
-            let hf = TensorNames.hfName(forGGUF: ggufName).map { " (HF: \($0))" } ?? ""
+            let spellings = TensorNames.hfNames(forGGUF: ggufName)
+            let hf = spellings.isEmpty ? "" : " (HF: \(spellings.joined(separator: " or ")))"
             throw LoomError.format("'\(path)' has no tensor '\(ggufName)'\(hf)")
         }
         return t

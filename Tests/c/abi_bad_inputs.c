@@ -84,6 +84,9 @@ int main(int argc, char **argv) {
     expect_fail("detokenize NULL tokenizer", loom_detokenize(NULL, NULL, 0, NULL, 0, false));
     expect_fail("token_to_piece NULL tokenizer", loom_token_to_piece(NULL, 0, NULL, 0, false));
     expect_fail("n_vocab NULL", loom_tokenizer_n_vocab(NULL));
+    expect_fail("n_embd NULL", loom_model_n_embd(NULL));
+    expect_fail("embed NULL model", loom_embed(NULL, NULL, NULL, 0, NULL, NULL, 0));
+    expect_fail("encode NULL model", loom_encode(NULL, NULL, NULL, 0, 0, NULL, 0));
     loom_model_free(NULL);
     loom_tokenizer_free(NULL);
     passed++; /* the frees of NULL returned */
@@ -192,6 +195,10 @@ int main(int argc, char **argv) {
         if (n > 1 && small != -n) { failed++; printf("FAIL too-small tokenize returned %d, need %d\n", small, -n); }
         if (loom_last_status() != LOOM_ERR_BUFFER_TOO_SMALL) { failed++; printf("FAIL last_status not BUFFER_TOO_SMALL\n"); }
         expect_fail("tokenize NULL out with cap", loom_tokenize(tok, "abc", 3, NULL, 8, false, false));
+        const char *texts[1] = {"not an encoder"};
+        float embedding[8];
+        expect_fail("embed with a decoder model", loom_embed(m, texts, NULL, 1, NULL, embedding, 8));
+        expect_fail("n_embd of a decoder model", loom_model_n_embd(m));
         expect_fail("tokenize NULL text with len", loom_tokenize(tok, NULL, 5, ids, 64, false, false));
         char buf[8];
         expect_fail("detokenize small buffer", loom_detokenize(tok, ids, (size_t)n, buf, 2, false));

@@ -46,6 +46,14 @@ class BatchParams(ctypes.Structure):
 LOOM_PAD_NONE, LOOM_PAD_LONGEST, LOOM_PAD_FIXED = 0, 1, 2
 
 
+class EmbedParams(ctypes.Structure):
+    _fields_ = [("size", c_uint32), ("pooling", c_int32), ("normalize", c_int32), ("max_length", c_int32),
+                ("n_batch", c_int32), ("n_threads", c_int32)]
+
+
+LOOM_POOLING = {"default": -1, "none": 0, "mean": 1, "cls": 2, "max": 3}
+
+
 class BpeTrainParams(ctypes.Structure):
     _fields_ = [("size", c_uint32), ("vocab_size", c_uint32), ("min_frequency", c_uint32), ("byte_level", c_bool),
                 ("special_tokens", POINTER(c_char_p)), ("n_special_tokens", c_size_t), ("unk_token", c_char_p),
@@ -138,6 +146,13 @@ def _declare(lib):
     fn("loom_bpe_training_tokenizer", c_int32, c_void_p, POINTER(c_void_p))
     fn("loom_bpe_training_n_vocab", c_int32, c_void_p)
     fn("loom_bpe_training_n_merges", c_int32, c_void_p)
+    if hasattr(lib, "loom_embed"):  # a library older than the embeddings ABI still serves the rest
+        fn("loom_embed_default_params", EmbedParams)
+        fn("loom_model_n_embd", c_int32, model_p)
+        fn("loom_embed", c_int32, model_p, POINTER(c_char_p), POINTER(c_size_t), c_size_t, POINTER(EmbedParams),
+           POINTER(c_float), c_size_t)
+        fn("loom_encode", c_int32, model_p, POINTER(c_int32), POINTER(c_size_t), c_size_t, c_int32,
+           POINTER(c_float), c_size_t)
     return lib
 
 

@@ -1,7 +1,7 @@
 import ctypes
 import os
 
-from . import _native
+from . import _native, embedding
 from ._handle import Handle
 from .context import Context
 from .errors import LoomError, call_buffer, check
@@ -70,6 +70,26 @@ class Model(Handle):
             v = call_buffer(lambda b, c: lib.loom_model_meta_val_str_by_index(h, i, b, c))
             out[k.decode("utf-8", "replace")] = v.decode("utf-8", "replace")
         return out
+
+    # ------------------------------------------------------------------ encoder models (BERT)
+
+    @property
+    def n_embd(self):
+        """Width of an embedding (encoder models only)."""
+        return embedding.n_embd(self)
+
+    def embed(self, texts, normalize=True, pooling="default", max_length=0, batch_size=32, n_threads=None):
+        """Embeddings of texts with an encoder model: float32 numpy (len(texts), n_embd). Tokenized with
+        [CLS]/[SEP], truncated to max_length (0: sentence_bert_config.json, else 512), pooled with the
+        model's pooling (sentence-transformers' config) or "mean" / "cls" / "max"; normalize=None keeps
+        the model's own setting."""
+        return embedding.embed(self, texts, normalize=normalize, pooling=pooling, max_length=max_length,
+                               batch_size=batch_size, n_threads=n_threads)
+
+    def encode(self, ids, n_threads=None):
+        """Last hidden states of an encoder model: one row of ids -> float32 (len, n_embd); a list of
+        rows of any lengths -> a list of arrays (rows are not padded; each equals its result alone)."""
+        return embedding.encode(self, ids, n_threads=n_threads)
 
     # ------------------------------------------------------------------ running the model
 
