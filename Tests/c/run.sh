@@ -26,6 +26,16 @@ cc "${CFLAGS[@]}" examples/c/generate.c -L "$LIB" -lloom -Wl,-rpath,"$LIB" -o "$
 "$work/generate" "$LOOM_DEFAULT_MODEL" "What is the capital of France?" | tee "$work/answer.txt"
 grep -q "The capital of France is Paris." "$work/answer.txt" || { echo "FAIL: unexpected answer"; exit 1; }
 
+echo "-- examples/c/search.c ranks documents with MiniLM"
+MINILM="${LOOM_CACHE:-$HOME/.cache/loom}/models/all-MiniLM-L6-v2"
+cc "${CFLAGS[@]}" examples/c/search.c -L "$LIB" -lloom -Wl,-rpath,"$LIB" -o "$work/search"
+if [ -d "$MINILM" ]; then
+    "$work/search" "$MINILM" "Which city is the capital of France?" | tee "$work/search.txt"
+    sed -n 2p "$work/search.txt" | grep -q "Paris" || { echo "FAIL: the Paris document is not first"; exit 1; }
+elif [ "${LOOM_REQUIRE_TEST_DATA:-0}" = 1 ]; then
+    echo "FAIL: $MINILM is missing (scripts/fetch-model.sh)"; exit 1
+fi
+
 echo "-- bad inputs through the ABI"
 cc "${CFLAGS[@]}" Tests/c/abi_bad_inputs.c -L "$LIB" -lloom -Wl,-rpath,"$LIB" -o "$work/abi_bad_inputs"
 mkdir -p "$work/scratch"
