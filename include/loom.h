@@ -461,6 +461,44 @@ int32_t loom_embed(const loom_model *model, const char *const *texts, const size
 int32_t loom_encode(const loom_model *model, const loom_token *ids, const size_t *offsets, size_t n,
                     int32_t n_threads, float *out, size_t cap);
 
+/* ---------------------------------------------------------------- masked language models */
+
+/* Encoder models loaded with a masked-LM head (HF BertForMaskedLM folders) expose its logits. GGUF
+ * conversions (llama.cpp drops the head) and sentence-embedding models (MiniLM) have none. Each call
+ * makes its own scratch and threads: any number of threads may call these with one model. */
+
+/* Masked-LM logits of one sequence of n token ids (with [CLS]/[SEP] as the caller wants them; mask
+ * positions hold the mask token): writes n x n_vocab floats, token i at out[i * n_vocab]. Buffer
+ * convention over floats (a too-small cap returns -(n * n_vocab) without running the model).
+ * LOOM_ERR_UNSUPPORTED when the model is not an encoder or has no MLM head; LOOM_ERR_OUT_OF_RANGE for
+ * an invalid id or n outside 1 ... the model's positions; LOOM_ERR_INVALID_ARGUMENT for NULL ids. */
+int32_t loom_mlm_logits(const loom_model *model, const loom_token *ids, size_t n, float *out, size_t cap);
+
+/* The tokenizer's mask token (e.g. "[MASK]": tokenizer_config.json mask_token, GGUF
+ * tokenizer.ggml.mask_token_id), or LOOM_TOKEN_NULL when it has none (or tokenizer is NULL). */
+loom_token loom_tokenizer_mask(const loom_tokenizer *tokenizer);
+
+/* ---------------------------------------------------------------- seq2seq (encoder-decoder models) */
+
+/* Encoder-decoder models (T5; an HF folder or a GGUF `t5`) load with loom_model_load like any other
+ * model; they generate through these calls, not through contexts. Each call makes its own scratch and
+ * threads (cores, at most 8): any number of threads may generate with one model. */
+
+/* 1 when the model has an encoder-decoder network (loaded without vocab_only), 0 otherwise; negative
+ * status for a NULL or invalid handle. */
+int32_t loom_model_is_seq2seq(const loom_model *model);
+
+/* Greedy generation (HF generate(do_sample=False, num_beams=1)): encodes the n input ids ids[0..<n]
+ * (tokenize with add_special so that `</s>` ends them), then decodes from the decoder start token,
+ * one argmax token at a time, up to max_new_tokens tokens or an end-of-sequence token. Writes the
+ * generated tokens to out, without the decoder start token and without the end-of-sequence token:
+ * a count below max_new_tokens means generation ended at end-of-sequence. Buffer convention over
+ * tokens (cap counts tokens; cap >= max_new_tokens always suffices; when too small nothing is written,
+ * but the generation was run). LOOM_ERR_OUT_OF_RANGE for an invalid id, LOOM_ERR_UNSUPPORTED for a
+ * model that is not encoder-decoder. Thread-safe. */
+int32_t loom_seq2seq_generate(const loom_model *model, const loom_token *ids, size_t n,
+                              int32_t max_new_tokens, loom_token *out, size_t cap);
+
 #ifdef __cplusplus
 }
 #endif

@@ -14,19 +14,32 @@ public enum Architectures {
         "bert": BertModel.load,
     ]
 
+    /// Encoder-decoder architectures (Model.seq2seq; they run whole generations, not through a Context).
+    public static let seq2seq: [String: (WeightSource) throws -> T5Model] = [
+        "t5": T5Model.load,
+    ]
+
     /// The network for a model's weights, or an `unsupported` error naming the architecture.
     static func loadCausalLM(architecture: String?, weights: WeightSource) throws -> CausalLM {
         let arch = architecture ?? "?"
         guard let load = causalLM[arch] else {
-            let supported = (Array(causalLM.keys) + Array(encoder.keys)).sorted().joined(separator: ", ")
+            let supported = (Array(causalLM.keys) + Array(encoder.keys) + Array(seq2seq.keys)).sorted().joined(separator: ", ")
             throw LoomError.unsupported("'\(weights.path)': architecture '\(arch)' is not supported (supported: \(supported); load with vocab_only to read its vocabulary and metadata)")
         }
         return try load(weights)
     }
 
-    /// The decoder or the encoder of a model, whichever registry knows its architecture.
-    static func load(architecture: String?, weights: WeightSource) throws -> (network: CausalLM?, encoder: EncoderModel?) {
-        if let arch = architecture, let load = encoder[arch] { return (nil, try load(weights)) }
-        return (try loadCausalLM(architecture: architecture, weights: weights), nil)
+    /// The networks of a loaded model: exactly one is set (none for vocab_only loads).
+    struct Networks {
+        var network: CausalLM? = nil
+        var encoder: EncoderModel? = nil
+        var seq2seq: T5Model? = nil
+    }
+
+    /// The decoder, the encoder or the encoder-decoder of a model, whichever registry knows its architecture.
+    static func load(architecture: String?, weights: WeightSource) throws -> Networks {
+        if let arch = architecture, let load = encoder[arch] { return Networks(encoder: try load(weights)) }
+        if let arch = architecture, let load = seq2seq[arch] { return Networks(seq2seq: try load(weights)) }
+        return Networks(network: try loadCausalLM(architecture: architecture, weights: weights))
     }
 }

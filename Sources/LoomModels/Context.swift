@@ -48,6 +48,9 @@ public final class Context: @unchecked Sendable {
             if model.encoder != nil {
                 throw LoomError.invalidArgument("'\(model.path)' is an encoder model (architecture '\(model.architecture ?? "?")'): run it with Embedder / EncoderModel.encode (C: loom_embed, loom_encode), not a context")
             }
+            if model.seq2seq != nil {
+                throw LoomError.invalidArgument("'\(model.path)' is an encoder-decoder model (architecture '\(model.architecture ?? "?")'): generate with Model.seq2seqGenerate (C: loom_seq2seq_generate), not a context")
+            }
             throw LoomError.invalidArgument("'\(model.path)' was loaded with vocab_only; load its weights to run it")
         }
         guard params.threads >= 1, params.threads <= 512 else {

@@ -29,6 +29,9 @@ public final class Model: @unchecked Sendable {
     /// The encoder network of an encoder-only architecture (`Architectures.encoder`, e.g. BERT); nil
     /// otherwise. Immutable; shared by any number of threads.
     public let encoder: EncoderModel?
+    /// The network of an encoder-decoder architecture (`Architectures.seq2seq`, e.g. T5); nil otherwise.
+    /// Immutable; shared by any number of threads.
+    public let seq2seq: T5Model?
 
     public static func load(path: String, params: ModelParams = ModelParams()) throws -> Model {
         if isDirectory(path) {
@@ -37,11 +40,10 @@ public final class Model: @unchecked Sendable {
             do { tokenizer = .success(try Tokenizer.load(path: path)) } catch let e as LoomError {
                 tokenizer = .failure(e)
             }
-            let networks: (network: CausalLM?, encoder: EncoderModel?) = params.vocabOnly ? (nil, nil) : try Architectures.load(
+            let networks = params.vocabOnly ? Architectures.Networks() : try Architectures.load(
                 architecture: folder.config?.modelType, weights: WeightSource(path: path, source: .hf(folder)))
             return Model(path: path, source: .hf(folder), params: params,
-                         metadata: folder.config?.flattened ?? [], tokenizer: tokenizer, network: networks.network,
-                         encoder: networks.encoder)
+                         metadata: folder.config?.flattened ?? [], tokenizer: tokenizer, networks: networks)
         }
         let gguf = try GGUFFile(path: path)
         if !params.vocabOnly {
@@ -54,16 +56,17 @@ public final class Model: @unchecked Sendable {
             tokenizer = .failure(e)
         }
         let meta = gguf.metadataKeys.map { (key: $0, value: gguf.metadata[$0]?.displayString ?? "") }
-        let networks: (network: CausalLM?, encoder: EncoderModel?) = params.vocabOnly ? (nil, nil) : try Architectures.load(
+        let networks = params.vocabOnly ? Architectures.Networks() : try Architectures.load(
             architecture: gguf.architecture, weights: WeightSource(path: path, source: .gguf(gguf)))
         return Model(path: path, source: .gguf(gguf), params: params, metadata: meta, tokenizer: tokenizer,
-                     network: networks.network, encoder: networks.encoder)
+                     networks: networks)
     }
 
     private init(path: String, source: Source, params: ModelParams, metadata: [(key: String, value: String)],
-                 tokenizer: Result<Tokenizer, LoomError>, network: CausalLM?, encoder: EncoderModel?) {
-        self.network = network
-        self.encoder = encoder
+                 tokenizer: Result<Tokenizer, LoomError>, networks: Architectures.Networks) {
+        self.network = networks.network
+        self.encoder = networks.encoder
+        self.seq2seq = networks.seq2seq
         self.path = path
         self.source = source
         self.params = params

@@ -1,6 +1,7 @@
 import LoomCore
 import LoomFormats
 import LoomKernels
+import LoomTokenizers
 
 /// Hyper-parameters of a T5 encoder-decoder (HF `T5ForConditionalGeneration` config.json, or GGUF `t5.*`).
 public struct T5Config: Codable, Sendable, Equatable {
@@ -551,5 +552,37 @@ struct T5TensorNames {
             }
             return tensor
         }
+    }
+}
+
+/// Generation with a model's encoder-decoder network (`Model.seq2seq`).
+public struct Seq2SeqGeneration: Sendable, Equatable {
+    /// The generated decoder tokens, without the decoder start token and without the end-of-sequence token.
+    public var tokens: [Int32]
+    /// True when generation stopped at an end-of-sequence token, false when it reached maxNewTokens.
+    public var endedAtEOS: Bool
+}
+
+extension Model {
+    /// Greedy generation (as HF `generate(do_sample=False, num_beams=1)`) from encoder input ids: up to
+    /// `maxNewTokens` tokens, stopping at an end-of-sequence token. Throws `unsupported` for a model
+    /// without an encoder-decoder network.
+    public func seq2seqGenerate(ids: [Int32], maxNewTokens: Int, threadCount: Int = 1) throws -> Seq2SeqGeneration {
+        guard let t5 = seq2seq else {
+            throw LoomError.unsupported("'\(path)' is not an encoder-decoder model with weights (architecture '\(architecture ?? "?")')")
+        }
+        guard (1...512).contains(threadCount) else { throw LoomError.invalidArgument("threadCount \(threadCount) is outside 1...512") }
+        let all = try t5.generateGreedy(ids, maxNewTokens: maxNewTokens, pool: ThreadPool(threadCount: threadCount))
+        var tokens = Array(all.dropFirst())          // the decoder start token
+        let endedAtEOS = tokens.last.map { t5.config.eosTokenIDs.contains(Int($0)) } ?? false
+        if endedAtEOS { tokens.removeLast() }
+        return Seq2SeqGeneration(tokens: tokens, endedAtEOS: endedAtEOS)
+    }
+
+    /// Greedy generation from text, tokenized with the model's tokenizer (`</s>` appended, special
+    /// tokens such as `<extra_id_0>` recognised).
+    public func seq2seqGenerate(text: String, maxNewTokens: Int, threadCount: Int = 1) throws -> Seq2SeqGeneration {
+        let ids = try tokenizer().tokenize(text, addSpecial: true, parseSpecial: true)
+        return try seq2seqGenerate(ids: ids, maxNewTokens: maxNewTokens, threadCount: threadCount)
     }
 }

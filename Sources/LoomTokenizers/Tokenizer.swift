@@ -109,6 +109,7 @@ public final class Tokenizer: @unchecked Sendable {
     public var padID: Int32? { vocab.pad }
     public var unkID: Int32? { vocab.unk }
     public var sepID: Int32? { vocab.sep }
+    public var maskID: Int32? { vocab.mask }
 
     /// End of generation: EOS, EOT, EOM and the other tokens llama.cpp treats as such.
     public func isEndOfGeneration(_ id: Int32) -> Bool { vocab.eog.contains(id) }

@@ -95,7 +95,8 @@ extension Tokenizer {
         vocab.eos = configToken("eos_token")
         vocab.pad = configToken("pad_token")
         vocab.sep = configToken("sep_token")
-        vocab.mask = configToken("mask_token")
+        // Without tokenizer_config.json's mask_token, HF's BERT / RoBERTa tokenizer classes default to these.
+        vocab.mask = configToken("mask_token") ?? ["[MASK]", "<mask>"].lazy.compactMap { vocab.id(of: $0) }.first
 
         // Post-processor: the ids around a single sequence.
         var prefix: [Int32] = []

@@ -74,6 +74,53 @@ final class T5Tests: XCTestCase {
         }
     }
 
+    /// `Model.load` of the folder gives the encoder-decoder (no decoder-only network, no encoder), and
+    /// Model-level greedy generation from ids and from text equals HF's (without the decoder start token).
+    func testModelLoadsT5AndGeneratesGreedy() throws {
+        let model = try Model.load(path: Self.folder)
+        XCTAssertNotNil(model.seq2seq)
+        XCTAssertNil(model.network)
+        XCTAssertNil(model.encoder)
+        XCTAssertThrowsError(try Context(model: model)) { error in      // not a decoder-only model
+            XCTAssertTrue("\(error)".contains("encoder-decoder"), "\(error)")
+        }
+        XCTAssertNil(try Model.load(path: Self.folder, params: ModelParams(vocabOnly: true)).seq2seq)
+        for (i, input) in try Self.inputs().enumerated() {
+            for threads in [1, 2] {
+                let got = try model.seq2seqGenerate(ids: input.ids, maxNewTokens: 12, threadCount: threads)
+                print("tiny-t5 input\(i) Model greedy (\(threads) threads): \(got.tokens), ended at EOS: \(got.endedAtEOS)")
+                XCTAssertEqual([Int32(model.seq2seq?.config.decoderStartTokenID ?? -1)] + got.tokens, input.greedy)
+                XCTAssertFalse(got.endedAtEOS)
+            }
+            XCTAssertEqual(try model.seq2seqGenerate(text: input.text, maxNewTokens: 12).tokens, Array(input.greedy.dropFirst()))
+            XCTAssertEqual(try model.seq2seqGenerate(ids: input.ids, maxNewTokens: 3).tokens, Array(input.greedy[1...3]))
+        }
+        XCTAssertThrowsError(try model.seq2seqGenerate(ids: [3, 512], maxNewTokens: 4))
+        XCTAssertThrowsError(try model.seq2seqGenerate(ids: [3, 1], maxNewTokens: 4, threadCount: 0))
+        let bert = try Model.load(path: TestData.fixtures + "/tiny-bert")
+        XCTAssertThrowsError(try bert.seq2seqGenerate(ids: [3, 1], maxNewTokens: 4)) { error in
+            XCTAssertEqual((error as? LoomError)?.status, .unsupported)
+        }
+    }
+
+    /// Generation stops at an end-of-sequence token, which is not returned: tiny-t5 greedily emits
+    /// `<pad>` (id 0), so a copy whose config names 0 as EOS stops after one step.
+    func testGenerationStopsAtEOS() throws {
+        let dir = NSTemporaryDirectory() + "loom-t5-eos-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for file in ["model.safetensors", "tokenizer.json", "tokenizer_config.json"] {
+            try FileManager.default.createSymbolicLink(atPath: dir + "/" + file, withDestinationPath: Self.folder + "/" + file)
+        }
+        let config = try String(contentsOfFile: Self.folder + "/config.json", encoding: .utf8)
+        XCTAssertTrue(config.contains("\"eos_token_id\": 1"))
+        try config.replacingOccurrences(of: "\"eos_token_id\": 1", with: "\"eos_token_id\": 0")
+            .write(toFile: dir + "/config.json", atomically: true, encoding: .utf8)
+        let model = try Model.load(path: dir)
+        let got = try model.seq2seqGenerate(ids: try Self.inputs()[0].ids, maxNewTokens: 12)
+        XCTAssertEqual(got, Seq2SeqGeneration(tokens: [], endedAtEOS: true))
+    }
+
     /// Step-by-step decoding through the self-attention cache gives the logits of one batched pass.
     func testIncrementalDecodeMatchesBatch() throws {
         let model = try Self.loadModel()

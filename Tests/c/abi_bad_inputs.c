@@ -1,5 +1,5 @@
 /* Drives the C ABI with bad inputs: every call must return a negative status with a message, and the
- * process must never die. usage: abi_bad_inputs TINY_MODEL.gguf TOKENIZER.json SCRATCH_DIR
+ * process must never die. usage: abi_bad_inputs TINY_MODEL.gguf TOKENIZER.json SCRATCH_DIR [T5_FOLDER]
  * Prints one line per case and a closing "N passed, M failed" line. */
 #include <loom.h>
 #include <stdint.h>
@@ -65,7 +65,7 @@ static void expect_load_fails(const char *what, const char *scratch, const void 
 static void put_u64(unsigned char *p, uint64_t v) { memcpy(p, &v, 8); }
 
 int main(int argc, char **argv) {
-    if (argc < 4) { fprintf(stderr, "usage: %s MODEL.gguf TOKENIZER.json SCRATCH\n", argv[0]); return 2; }
+    if (argc < 4) { fprintf(stderr, "usage: %s MODEL.gguf TOKENIZER.json SCRATCH [T5-FOLDER]\n", argv[0]); return 2; }
     const char *model_path = argv[1], *tok_path = argv[2], *scratch = argv[3];
     char path[4096];
 
@@ -87,6 +87,10 @@ int main(int argc, char **argv) {
     expect_fail("n_embd NULL", loom_model_n_embd(NULL));
     expect_fail("embed NULL model", loom_embed(NULL, NULL, NULL, 0, NULL, NULL, 0));
     expect_fail("encode NULL model", loom_encode(NULL, NULL, NULL, 0, 0, NULL, 0));
+    expect_fail("mlm_logits NULL model", loom_mlm_logits(NULL, NULL, 0, NULL, 0));
+    if (loom_tokenizer_mask(NULL) != LOOM_TOKEN_NULL) { failed++; printf("FAIL tokenizer_mask(NULL)\n"); } else passed++;
+    expect_fail("is_seq2seq NULL", loom_model_is_seq2seq(NULL));
+    expect_fail("seq2seq_generate NULL model", loom_seq2seq_generate(NULL, NULL, 0, 4, NULL, 0));
     loom_model_free(NULL);
     loom_tokenizer_free(NULL);
     passed++; /* the frees of NULL returned */
@@ -199,6 +203,8 @@ int main(int argc, char **argv) {
         float embedding[8];
         expect_fail("embed with a decoder model", loom_embed(m, texts, NULL, 1, NULL, embedding, 8));
         expect_fail("n_embd of a decoder model", loom_model_n_embd(m));
+        if (loom_model_is_seq2seq(m) != 0) { failed++; printf("FAIL a decoder model reports seq2seq\n"); } else passed++;
+        expect_fail("seq2seq_generate with a decoder model", loom_seq2seq_generate(m, ids, 1, 4, ids, 64));
         expect_fail("tokenize NULL text with len", loom_tokenize(tok, NULL, 5, ids, 64, false, false));
         char buf[8];
         expect_fail("detokenize small buffer", loom_detokenize(tok, ids, (size_t)n, buf, 2, false));
@@ -343,6 +349,95 @@ int main(int argc, char **argv) {
             expect_ok("trained tokenizer outlives its training", loom_tokenize(tt, "hello", 5, tids, 64, false, false));
             loom_tokenizer_free(tt);
         }
+    }
+
+    /* Encoder-decoder generation (optional 4th argument: the tiny-t5 folder; 512-token vocabulary). */
+    if (argc > 4) {
+        loom_model *t5 = NULL;
+        expect_ok("load tiny-t5", loom_model_load(argv[4], NULL, &t5));
+        if (t5) {
+            if (loom_model_is_seq2seq(t5) != 1) { failed++; printf("FAIL tiny-t5 is not seq2seq\n"); } else passed++;
+            loom_token in[3] = {109, 90, 1}, out[16];
+            expect_fail("seq2seq NULL ids", loom_seq2seq_generate(t5, NULL, 3, 4, out, 16));
+            expect_fail("seq2seq no ids", loom_seq2seq_generate(t5, in, 0, 4, out, 16));
+            expect_fail("seq2seq negative max_new_tokens", loom_seq2seq_generate(t5, in, 3, -1, out, 16));
+            expect_fail("seq2seq NULL out with cap", loom_seq2seq_generate(t5, in, 3, 4, NULL, 16));
+            in[1] = 512;
+            int32_t st = loom_seq2seq_generate(t5, in, 3, 4, out, 16);
+            expect_fail("seq2seq id past the vocabulary", st);
+            if (st != LOOM_ERR_OUT_OF_RANGE) { failed++; printf("FAIL invalid id gave %d, not OUT_OF_RANGE\n", st); }
+            in[1] = -3;
+            expect_fail("seq2seq negative id", loom_seq2seq_generate(t5, in, 3, 4, out, 16));
+            in[1] = 90;
+            int32_t small = loom_seq2seq_generate(t5, in, 3, 4, out, 2);
+            expect_fail("seq2seq buffer too small", small);
+            if (small != -4 || loom_last_status() != LOOM_ERR_BUFFER_TOO_SMALL) { failed++; printf("FAIL too-small seq2seq returned %d\n", small); }
+            int32_t n = loom_seq2seq_generate(t5, in, 3, 4, out, 16);
+            expect_ok("seq2seq generate", n);
+            if (n != 4) { failed++; printf("FAIL seq2seq generated %d tokens, expected 4\n", n); }
+            const char *texts[1] = {"not an encoder"};
+            float embedding[8];
+            expect_fail("embed with a seq2seq model", loom_embed(t5, texts, NULL, 1, NULL, embedding, 8));
+            loom_model_free(t5);
+        }
+        loom_model *vocab = NULL;
+        loom_model_params vp = loom_model_default_params();
+        vp.vocab_only = true;
+        expect_ok("load tiny-t5 vocab_only", loom_model_load(argv[4], &vp, &vocab));
+        if (vocab) {
+            loom_token in[2] = {3, 1}, out[4];
+            if (loom_model_is_seq2seq(vocab) != 0) { failed++; printf("FAIL vocab_only tiny-t5 reports seq2seq\n"); } else passed++;
+            expect_fail("seq2seq generate vocab_only", loom_seq2seq_generate(vocab, in, 2, 4, out, 4));
+            loom_model_free(vocab);
+        }
+    }
+
+    /* Masked-LM logits: tiny-bert (512-token vocabulary, 128 positions) sits beside tiny-llama in
+     * Tests/Fixtures; its HF folder has the MLM head, its llama.cpp GGUF conversion has none. */
+    {
+        char bert_dir[4096], bert_gguf[4200];
+        snprintf(bert_dir, sizeof bert_dir, "%s", model_path);
+        for (int up = 0; up < 2; up++) { char *slash = strrchr(bert_dir, '/'); if (slash) *slash = 0; }
+        strncat(bert_dir, "/tiny-bert", sizeof bert_dir - strlen(bert_dir) - 1);
+        snprintf(bert_gguf, sizeof bert_gguf, "%s/model.f32.gguf", bert_dir);
+        loom_model *decoder = NULL, *bert = NULL, *headless = NULL;
+        loom_token ids[4] = {2, 4, 5, 3};
+        static float logits[4 * 512];
+        if (loom_model_load(model_path, NULL, &decoder) == LOOM_OK) {
+            int32_t st = loom_mlm_logits(decoder, ids, 4, logits, 4 * 512);
+            expect_fail("mlm_logits with a decoder model", st);
+            if (st != LOOM_ERR_UNSUPPORTED) { failed++; printf("FAIL mlm_logits decoder gave %d\n", st); }
+            loom_model_free(decoder);
+        }
+        if (loom_model_load(bert_dir, NULL, &bert) == LOOM_OK) {
+            expect_fail("mlm_logits NULL ids", loom_mlm_logits(bert, NULL, 4, logits, 4 * 512));
+            expect_fail("mlm_logits no ids", loom_mlm_logits(bert, ids, 0, logits, 4 * 512));
+            expect_fail("mlm_logits too many ids", loom_mlm_logits(bert, ids, 129, logits, 4 * 512));
+            expect_fail("mlm_logits NULL out with cap", loom_mlm_logits(bert, ids, 4, NULL, 4 * 512));
+            ids[1] = 512;
+            int32_t st = loom_mlm_logits(bert, ids, 4, logits, 4 * 512);
+            expect_fail("mlm_logits id past the vocabulary", st);
+            if (st != LOOM_ERR_OUT_OF_RANGE) { failed++; printf("FAIL mlm_logits invalid id gave %d\n", st); }
+            ids[1] = -1;
+            expect_fail("mlm_logits negative id", loom_mlm_logits(bert, ids, 4, logits, 4 * 512));
+            ids[1] = 4;
+            int32_t small = loom_mlm_logits(bert, ids, 4, logits, 100);
+            expect_fail("mlm_logits buffer too small", small);
+            if (small != -4 * 512 || loom_last_status() != LOOM_ERR_BUFFER_TOO_SMALL) { failed++; printf("FAIL too-small mlm_logits returned %d\n", small); }
+            int32_t n = loom_mlm_logits(bert, ids, 4, logits, 4 * 512);
+            expect_ok("mlm_logits", n);
+            if (n != 4 * 512) { failed++; printf("FAIL mlm_logits wrote %d floats\n", n); }
+            const loom_tokenizer *bt = NULL;
+            if (loom_model_tokenizer(bert, &bt) == LOOM_OK && loom_tokenizer_mask(bt) == 4) passed++;
+            else { failed++; printf("FAIL tiny-bert mask token\n"); }
+            loom_model_free(bert);
+        } else { failed++; printf("FAIL load %s: %s\n", bert_dir, loom_last_error()); }
+        if (loom_model_load(bert_gguf, NULL, &headless) == LOOM_OK) {
+            int32_t st = loom_mlm_logits(headless, ids, 4, logits, 4 * 512);
+            expect_fail("mlm_logits without a head (GGUF)", st);
+            if (st != LOOM_ERR_UNSUPPORTED) { failed++; printf("FAIL headless mlm_logits gave %d\n", st); }
+            loom_model_free(headless);
+        } else { failed++; printf("FAIL load %s: %s\n", bert_gguf, loom_last_error()); }
     }
 
     free(good);

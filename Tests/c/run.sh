@@ -40,7 +40,7 @@ echo "-- bad inputs through the ABI"
 cc "${CFLAGS[@]}" Tests/c/abi_bad_inputs.c -L "$LIB" -lloom -Wl,-rpath,"$LIB" -o "$work/abi_bad_inputs"
 mkdir -p "$work/scratch"
 "$work/abi_bad_inputs" "$LOOM_ROOT/Tests/Fixtures/tiny-llama/model.f32.gguf" \
-    "$LOOM_ROOT/Tests/Fixtures/tiny-llama/tokenizer.json" "$work/scratch" | tail -n 5
+    "$LOOM_ROOT/Tests/Fixtures/tiny-llama/tokenizer.json" "$work/scratch" "$LOOM_ROOT/Tests/Fixtures/tiny-t5" | tail -n 5
 
 echo "-- CMake: install, then find_package(Loom) from examples/c"
 cmake -S "$LOOM_ROOT" -B "$work/build" -DCMAKE_INSTALL_PREFIX="$work/prefix" >/dev/null

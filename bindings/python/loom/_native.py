@@ -153,6 +153,12 @@ def _declare(lib):
            POINTER(c_float), c_size_t)
         fn("loom_encode", c_int32, model_p, POINTER(c_int32), POINTER(c_size_t), c_size_t, c_int32,
            POINTER(c_float), c_size_t)
+    if hasattr(lib, "loom_mlm_logits"):  # masked-LM head (include/loom.h, "masked language models")
+        fn("loom_mlm_logits", c_int32, model_p, POINTER(c_int32), c_size_t, POINTER(c_float), c_size_t)
+        fn("loom_tokenizer_mask", c_int32, tok_p)
+    if hasattr(lib, "loom_seq2seq_generate"):  # encoder-decoder models (T5)
+        fn("loom_model_is_seq2seq", c_int32, model_p)
+        fn("loom_seq2seq_generate", c_int32, model_p, POINTER(c_int32), c_size_t, c_int32, POINTER(c_int32), c_size_t)
     return lib
 
 

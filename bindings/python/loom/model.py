@@ -1,7 +1,7 @@
 import ctypes
 import os
 
-from . import _native, embedding
+from . import _native, embedding, masked_lm, seq2seq
 from ._handle import Handle
 from .context import Context
 from .errors import LoomError, call_buffer, check
@@ -91,6 +91,12 @@ class Model(Handle):
         rows of any lengths -> a list of arrays (rows are not padded; each equals its result alone)."""
         return embedding.encode(self, ids, n_threads=n_threads)
 
+    def fill_mask(self, text, top_k=5):
+        """Fills the mask token(s) of `text` (e.g. "Paris is the [MASK] of France.") as transformers'
+        fill-mask pipeline: per mask, the top_k candidates {"token", "token_str", "score", "sequence"},
+        best first (a list for one mask, a list of lists for several). Needs a masked-LM head."""
+        return masked_lm.fill_mask(self, text, top_k=top_k)
+
     # ------------------------------------------------------------------ running the model
 
     def new_context(self, n_ctx=0, n_batch=512, n_threads=None, kv_type="f32"):
@@ -108,7 +114,10 @@ class Model(Handle):
         return ctx
 
     def logits(self, ids):
-        """Logits for every position of `ids` from a fresh state: float32 array (len(ids), n_vocab)."""
+        """Logits for every position of `ids` from a fresh state: float32 array (len(ids), n_vocab).
+        On a masked-LM encoder (BERT with its head): the MLM head's logits of the sequence."""
+        if masked_lm.is_encoder(self):
+            return masked_lm.logits(self, ids)
         ids = list(ids)
         ctx = self._private_context(len(ids))
         ctx.clear()
@@ -128,10 +137,15 @@ class Model(Handle):
         list of ids. Sampling keywords: temperature (0 = greedy, the default), top_k, top_p, min_p,
         repetition_penalty, frequency_penalty, presence_penalty, penalty_last_n, seed.
         Returns a GenerationResult (.ids, .text, .finish_reason), or with stream=True an iterator
-        over text pieces."""
+        over text pieces. Encoder-decoder models (T5): text is tokenized with `</s>` appended, generation
+        is greedy only (other sampling options, stop and stream raise LoomError) and .ids are the
+        decoder's new tokens, without its start token and `</s>`."""
         unknown = set(sampling) - set(_SAMPLING_KEYS)
         if unknown:
             raise TypeError(f"generate() got unexpected keyword arguments {sorted(unknown)}")
+        if seq2seq.is_seq2seq(self):
+            # Encoder-decoder (T5): text gets `</s>` appended; greedy only; .ids are the decoder's new tokens.
+            return seq2seq.generate(self, prompt, max_new_tokens, stop=stop, stream=stream, **sampling)
         ids = self._prompt_ids(prompt)
         params = sampling_params(**sampling)
         ctx = self._private_context(len(ids) + (max_new_tokens if max_new_tokens > 0 else 0))
