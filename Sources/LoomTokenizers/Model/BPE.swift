@@ -187,7 +187,8 @@ final class BPEModel: @unchecked Sendable {
                     let same = keys.withUnsafeBufferPointer { memcmpEqual($0.baseAddress! + Int(keyStart[e]), word, n) }
                     if same {
                         let a = Int(valueStart[e]), l = Int(valueLength[e])
-                        out.append(contentsOf: values[a..<(a + l)])
+                        // Through a buffer pointer: a slice would retain `values` on every hit.
+                        values.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[a..<(a + l)])) }
                         return true
                     }
                 }
