@@ -28,7 +28,11 @@ public struct WeightTensor: @unchecked Sendable {
             throw LoomError.unsupported("'\(name)' has type \(type.name), which Loom cannot read")
         }
         var out = [Float](repeating: 0, count: n)
-        try out.withUnsafeMutableBufferPointer { try dequantize(type, data, $0.baseAddress!, count: n) }
+        try out.withUnsafeMutableBufferPointer { buffer in
+            // An empty tensor (hostile file) has no storage to write to; callers check shapes.
+            guard let base = buffer.baseAddress else { return }
+            try dequantize(type, data, base, count: n)
+        }
         return out
     }
 }

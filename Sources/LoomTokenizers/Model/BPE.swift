@@ -156,9 +156,7 @@ final class BPEModel: @unchecked Sendable {
     struct Scratch {
         var ids: [Int32] = []
         var ranks: [UInt64] = []
-        var prev: [Int32] = []
-        var next: [Int32] = []
-        var heap: [HeapEntry] = []
+        var queue = PairMergeQueue()
         var cache = WordCache()
     }
 
@@ -222,20 +220,6 @@ final class BPEModel: @unchecked Sendable {
                     slots[s] = Int32(e + 1)
                 }
             }
-        }
-    }
-
-    struct HeapEntry {
-        var rank: Int32
-        var left: Int32
-        var right: Int32
-        var leftID: Int32
-        var rightID: Int32
-        var result: Int32
-
-        @inline(__always)
-        static func < (a: HeapEntry, b: HeapEntry) -> Bool {
-            a.rank < b.rank || (a.rank == b.rank && a.left < b.left)
         }
     }
 
@@ -398,7 +382,7 @@ final class BPEModel: @unchecked Sendable {
     private func mergeAll(_ s: inout Scratch) {
         let n = s.ids.count
         if n < 2 { return }
-        if n <= 64 { mergeSmall(&s.ids, &s.ranks) } else { mergeLarge(&s.ids, &s.prev, &s.next, &s.heap) }
+        if n <= 64 { mergeSmall(&s.ids, &s.ranks) } else { mergeLarge(&s.ids, &s.queue) }
     }
 
     /// O(n²) with cached pair ranks: fastest for ordinary words.
@@ -437,79 +421,12 @@ final class BPEModel: @unchecked Sendable {
         idArray.removeSubrange(n...)
     }
 
-    /// Priority queue over a linked list of symbols: O(n log n) for long words.
-    private func mergeLarge(_ idArray: inout [Int32], _ prev: inout [Int32], _ next: inout [Int32], _ heapArray: inout [HeapEntry]) {
-        let n = idArray.count
-        prev = (0..<n).map { Int32($0) - 1 }
-        next = (0..<n).map { $0 + 1 < n ? Int32($0 + 1) : -1 }
-        // At most n - 1 initial pairs plus two per merge (at most n - 1 merges).
-        let capacity = 3 * n
-        if heapArray.count < capacity {
-            heapArray = [HeapEntry](repeating: HeapEntry(rank: 0, left: 0, right: 0, leftID: 0, rightID: 0, result: 0), count: capacity)
+    /// The heap-based merge (PairMergeQueue) for long words.
+    private func mergeLarge(_ ids: inout [Int32], _ queue: inout PairMergeQueue) {
+        let n = ids.count
+        let kept = merges.withView { view in
+            ids.withUnsafeMutableBufferPointer { queue.merge($0, count: n, lookup: { view.lookup($0, $1) }) }
         }
-        var w = 0
-        merges.withView { view in
-            idArray.withUnsafeMutableBufferPointer { ids in
-            prev.withUnsafeMutableBufferPointer { prev in
-            next.withUnsafeMutableBufferPointer { next in
-            heapArray.withUnsafeMutableBufferPointer { heap in
-                var count = 0
-                func push(_ l: Int32, _ r: Int32) {
-                    guard l >= 0, r >= 0, count < heap.count else { return }
-                    let v = view.lookup(ids[Int(l)], ids[Int(r)])
-                    if v == UInt64.max { return }
-                    let e = HeapEntry(rank: Int32(truncatingIfNeeded: v >> 32), left: l, right: r,
-                                      leftID: ids[Int(l)], rightID: ids[Int(r)], result: Int32(truncatingIfNeeded: v & 0xFFFF_FFFF))
-                    var c = count
-                    count += 1
-                    while c > 0 {
-                        let p = (c - 1) >> 1
-                        if e < heap[p] { heap[c] = heap[p]; c = p } else { break }
-                    }
-                    heap[c] = e
-                }
-                func pop() -> HeapEntry {
-                    let top = heap[0]
-                    count -= 1
-                    if count > 0 {
-                        let last = heap[count]
-                        var p = 0
-                        while true {
-                            let l = 2 * p + 1
-                            if l >= count { break }
-                            var m = l
-                            if l + 1 < count && heap[l + 1] < heap[l] { m = l + 1 }
-                            if heap[m] < last { heap[p] = heap[m]; p = m } else { break }
-                        }
-                        heap[p] = last
-                    }
-                    return top
-                }
-                var alive = [Bool](repeating: true, count: n)
-                for i in 0..<(n - 1) { push(Int32(i), Int32(i + 1)) }
-                while count > 0 {
-                    let e = pop()
-                    let l = Int(e.left), r = Int(e.right)
-                    guard alive[l], alive[r], next[l] == e.right, ids[l] == e.leftID, ids[r] == e.rightID else { continue }
-                    ids[l] = e.result
-                    alive[r] = false
-                    let rn = next[r]
-                    next[l] = rn
-                    if rn >= 0 { prev[Int(rn)] = Int32(l) }
-                    push(prev[l], Int32(l))
-                    push(Int32(l), rn)
-                }
-                var i = 0
-                while i >= 0 && i < n {
-                    ids[w] = ids[i]
-                    w += 1
-                    i = Int(next[i])
-                }
-            }
-            }
-            }
-            }
-        }
-        idArray.removeSubrange(w...)
+        ids.removeSubrange(kept...)
     }
 }

@@ -184,25 +184,9 @@ final class SentencePieceBPE: Sendable {
         var ids: [Int32] = []
         var starts: [Int] = []
         var pairs: [UInt64] = []
-        var next: [Int32] = []
-        var prev: [Int32] = []
-        var heap: [HeapEntry] = []
+        var queue = PairMergeQueue()
         /// Segment → ids, made for longer texts only (short ones rarely repeat a segment).
         var cache: BPEModel.WordCache?
-    }
-
-    struct HeapEntry {
-        var rank: UInt32
-        var left: Int32
-        var right: Int32
-        var leftID: Int32
-        var rightID: Int32
-        var result: Int32
-
-        @inline(__always)
-        static func < (a: HeapEntry, b: HeapEntry) -> Bool {
-            a.rank < b.rank || (a.rank == b.rank && a.left < b.left)
-        }
     }
 
     /// Segments merged with the quadratic scan up to this many symbols; longer ones use the heap.
@@ -353,84 +337,9 @@ final class SentencePieceBPE: Sendable {
         }
     }
 
-    /// Priority queue over a linked list of symbols: O(n log n) for long segments. Stale entries
-    /// (a side merged since) are recognised by the symbol ids they were made for. Works in place;
-    /// returns the number of symbols left.
+    /// The heap-based merge (PairMergeQueue) for long segments; byte offsets move with the ids.
     private func mergeLarge(_ ids: UnsafeMutableBufferPointer<Int32>, _ starts: UnsafeMutableBufferPointer<Int>, _ n: Int,
                             _ s: inout Scratch, _ view: PairTableView) -> Int {
-        if s.next.count < n {
-            s.next = [Int32](repeating: 0, count: n)
-            s.prev = [Int32](repeating: 0, count: n)
-        }
-        // At most n - 1 initial pairs plus two per merge (at most n - 1 merges).
-        let capacity = 3 * n
-        if s.heap.count < capacity {
-            s.heap = [HeapEntry](repeating: HeapEntry(rank: 0, left: 0, right: 0, leftID: 0, rightID: 0, result: 0), count: capacity)
-        }
-        let dead = Int32.min
-        var kept = 0
-        s.next.withUnsafeMutableBufferPointer { next in
-            s.prev.withUnsafeMutableBufferPointer { prev in
-                s.heap.withUnsafeMutableBufferPointer { heap in
-                    for k in 0..<n {
-                        next[k] = k + 1 < n ? Int32(k + 1) : -1
-                        prev[k] = Int32(k) - 1
-                    }
-                    var count = 0
-                    func push(_ l: Int32, _ r: Int32) {
-                        guard l >= 0, r >= 0, count < heap.count else { return }
-                        let v = Self.pairValue(ids[Int(l)], ids[Int(r)], view)
-                        if v == UInt64.max { return }
-                        let e = HeapEntry(rank: UInt32(truncatingIfNeeded: v >> 32), left: l, right: r, leftID: ids[Int(l)],
-                                          rightID: ids[Int(r)], result: Int32(truncatingIfNeeded: v & 0xFFFF_FFFF))
-                        var c = count
-                        count += 1
-                        while c > 0 {
-                            let p = (c - 1) >> 1
-                            if e < heap[p] { heap[c] = heap[p]; c = p } else { break }
-                        }
-                        heap[c] = e
-                    }
-                    func pop() -> HeapEntry {
-                        let top = heap[0]
-                        count -= 1
-                        if count > 0 {
-                            let last = heap[count]
-                            var p = 0
-                            while true {
-                                let l = 2 * p + 1
-                                if l >= count { break }
-                                var m = l
-                                if l + 1 < count && heap[l + 1] < heap[l] { m = l + 1 }
-                                if heap[m] < last { heap[p] = heap[m]; p = m } else { break }
-                            }
-                            heap[p] = last
-                        }
-                        return top
-                    }
-                    for k in 0..<(n - 1) { push(Int32(k), Int32(k + 1)) }
-                    while count > 0 {
-                        let e = pop()
-                        let l = Int(e.left), r = Int(e.right)
-                        guard ids[l] == e.leftID, ids[r] == e.rightID, next[l] == e.right else { continue }
-                        ids[l] = e.result
-                        ids[r] = dead
-                        let after = next[r]
-                        next[l] = after
-                        if after >= 0 { prev[Int(after)] = Int32(l) }
-                        push(prev[l], Int32(l))
-                        push(Int32(l), after)
-                    }
-                    var k = 0
-                    while k >= 0 && k < n {
-                        ids[kept] = ids[k]
-                        starts[kept] = starts[k]
-                        kept += 1
-                        k = Int(next[k])
-                    }
-                }
-            }
-        }
-        return kept
+        s.queue.merge(ids, count: n, lookup: { Self.pairValue($0, $1, view) }, moved: { starts[$0] = starts[$1] })
     }
 }
