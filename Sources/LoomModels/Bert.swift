@@ -109,13 +109,7 @@ public final class BertModel: EncoderModel, @unchecked Sendable {
     public var hasTokenLogitsHead: Bool { maskedLMHead != nil }
 
     public static func load(_ weights: WeightSource) throws -> EncoderModel {
-        let config: BertConfig
-        switch weights.source {
-        case .gguf(let g): config = try .fromGGUF(g)
-        case .hf(let f):
-            guard let c = f.config else { throw LoomError.format("'\(weights.path)' has no config.json") }
-            config = try .fromHF(c)
-        }
+        let config = try weights.config(gguf: BertConfig.fromGGUF, hf: BertConfig.fromHF)
         try config.validate()
         return try BertModel(weights: weights, config: config)
     }

@@ -122,13 +122,9 @@ public final class GPT2Model: CausalLM, @unchecked Sendable {
     public var headDim: Int { config.headDim }
 
     public static func load(_ weights: WeightSource) throws -> CausalLM {
-        let config: GPT2Config
-        switch weights.source {
-        case .gguf(let g): config = try .fromGGUF(g, arch: g.architecture ?? "gpt2")
-        case .hf(let f):
-            guard let c = f.config else { throw LoomError.format("'\(weights.path)' has no config.json") }
-            config = try .fromHF(c)
-        }
+        let config = try weights.config(
+            gguf: { try GPT2Config.fromGGUF($0, arch: $0.architecture ?? "gpt2") },
+            hf: GPT2Config.fromHF)
         try config.validate()
         return try GPT2Model(weights: weights, config: config)
     }

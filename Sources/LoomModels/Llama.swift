@@ -98,13 +98,9 @@ public final class LlamaModel: CausalLM, @unchecked Sendable {
     public var headDim: Int { config.headDim }
 
     public static func load(_ weights: WeightSource) throws -> CausalLM {
-        let config: LlamaConfig
-        switch weights.source {
-        case .gguf(let g): config = try .fromGGUF(g, arch: g.architecture ?? "llama")
-        case .hf(let f):
-            guard let c = f.config else { throw LoomError.format("'\(weights.path)' has no config.json") }
-            config = try .fromHF(c)
-        }
+        let config = try weights.config(
+            gguf: { try LlamaConfig.fromGGUF($0, arch: $0.architecture ?? "llama") },
+            hf: LlamaConfig.fromHF)
         try config.validate()
         return try LlamaModel(weights: weights, config: config)
     }

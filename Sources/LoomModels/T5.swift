@@ -203,15 +203,9 @@ public final class T5Model: @unchecked Sendable {
     public var vocabSize: Int { config.vocabSize }
 
     public static func load(weights: WeightSource) throws -> T5Model {
-        let config: T5Config
-        switch weights.source {
-        case .gguf(let g):
-            let gated = g.tensor(named: "enc.blk.0.ffn_gate.weight") != nil
-            config = try .fromGGUF(g, gated: gated)
-        case .hf(let f):
-            guard let c = f.config else { throw LoomError.format("'\(weights.path)' has no config.json") }
-            config = try .fromHF(c)
-        }
+        let config = try weights.config(
+            gguf: { try T5Config.fromGGUF($0, gated: $0.tensor(named: "enc.blk.0.ffn_gate.weight") != nil) },
+            hf: T5Config.fromHF)
         try config.validate()
         return try T5Model(weights: weights, config: config)
     }

@@ -42,6 +42,16 @@ public struct WeightSource: Sendable {
     public let path: String
     public let source: Model.Source
 
+    /// An architecture's config from GGUF metadata or the folder's config.json, whichever this is.
+    public func config<C>(gguf: (GGUFFile) throws -> C, hf: (HFConfig) throws -> C) throws -> C {
+        switch source {
+        case .gguf(let g): return try gguf(g)
+        case .hf(let f):
+            guard let c = f.config else { throw LoomError.format("'\(path)' has no config.json") }
+            return try hf(c)
+        }
+    }
+
     public init(path: String, source: Model.Source) {
         self.path = path
         self.source = source
