@@ -117,7 +117,7 @@ extension Tokenizer {
 
         // Decoder: per-token pieces for streaming, the HF chain for whole sequences.
         let decoder = try TokenDecoder.from(json: json["decoder"])
-        let pieces = TokenPieces(texts.map { TokenPieces.piece(text: $0, decoder: decoder) })
+        let pieces = TokenPieces.pieces(texts: texts, decoder: decoder)
 
         // Added tokens (special ones first, as HF builds its matcher): `normalized: false` ones
         // split the raw input; `normalized: true` ones are matched, with their content normalized,

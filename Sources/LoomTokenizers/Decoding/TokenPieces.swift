@@ -80,19 +80,22 @@ struct TokenPieces: Sendable {
         ByteLevel.decode(text) ?? Array(text.utf8)
     }
 
-    /// A token's contribution to decoded text in the middle of a sequence, under an HF decoder
-    /// chain: byte tokens give their byte; otherwise decode(["a", token]) minus decode(["a"]),
-    /// so first-token rules (Metaspace, WordPiece, Strip after Fuse) do not apply.
-    static func piece(text: String, decoder: TokenDecoder?) -> [UInt8] {
-        guard let decoder else { return Array(text.utf8) }
-        if decoder.isByteLevelOnly { return byteLevelPiece(text: text) }
-        let token = Array(text.utf8)
-        if let b = TokenDecoder.byteToken(token), decoder.hasByteFallback { return [b] }
+    /// Every token's contribution to decoded text in the middle of a sequence, under an HF decoder
+    /// chain: byte tokens give their byte; otherwise decode(["a", token]) minus decode(["a"]), so
+    /// first-token rules (Metaspace, WordPiece, Strip after Fuse) do not apply.
+    static func pieces(texts: [String], decoder: TokenDecoder?) -> TokenPieces {
+        guard let decoder else { return TokenPieces(texts.map { Array($0.utf8) }) }
+        if decoder.isByteLevelOnly { return TokenPieces(texts.map { byteLevelPiece(text: $0) }) }
         let anchor: [UInt8] = [0x61]
-        let head = decoder.decode([anchor])
-        let both = decoder.decode([anchor, token])
-        if both.starts(with: head) { return Array(both[head.count...]) }
-        return decoder.decode([token])
+        let head = decoder.decode([anchor])  // the same for every token
+        let byteFallback = decoder.hasByteFallback
+        return TokenPieces(texts.map { text in
+            let token = Array(text.utf8)
+            if byteFallback, let b = TokenDecoder.byteToken(token) { return [b] }
+            let both = decoder.decode([anchor, token])
+            if both.starts(with: head) { return Array(both[head.count...]) }
+            return decoder.decode([token])
+        })
     }
 
     static func byteLevelPiece(bytes: [UInt8]) -> [UInt8] {
