@@ -17,11 +17,93 @@ public protocol CausalLM: AnyObject, Sendable {
     /// Scratch memory for batches of up to `batch` tokens and a cache of `capacity` positions.
     func makeWorkspace(batch: Int, capacity: Int, threads: Int) -> Workspace
 
-    /// Runs `tokens` at `positions` (each position's predecessors must already be cached), stores
-    /// their keys/values in `cache`, and writes logits for the batch rows in `outputRows` to
-    /// `logits` (outputRows.count × vocabSize, in that order).
-    func forward(tokens: UnsafeBufferPointer<Int32>, positions: UnsafeBufferPointer<Int32>, cache: KVCache,
-                 outputRows: [Int], logits: UnsafeMutablePointer<Float>, workspace: Workspace, pool: ThreadPool) throws
+    /// Runs the batch's tokens at their positions (each position's predecessors in its sequence must
+    /// already be cached), stores their keys/values in their sequences' caches, and writes logits for
+    /// the rows in `batch.outputRows` to `logits` (outputRows.count × vocabSize, in that order).
+    /// Checks `batch.shouldAbort` between layers and throws `LoomError.aborted` when it returns true;
+    /// the caches then still hold exactly what they held before (their counts are not advanced).
+    func forward(_ batch: ForwardBatch, logits: UnsafeMutablePointer<Float>, workspace: Workspace, pool: ThreadPool) throws
+}
+
+/// A run of consecutive batch rows that belong to one sequence, whose keys/values live in `cache`.
+public struct SequenceRun {
+    public let rows: Range<Int>
+    public let cache: KVCache
+
+    public init(rows: Range<Int>, cache: KVCache) {
+        self.rows = rows
+        self.cache = cache
+    }
+}
+
+/// The rows of one forward pass: several sequences may share it (llama.cpp's multi-sequence batch),
+/// each a run of rows at increasing positions of its own KV cache. Borrowed buffers: valid for the call.
+public struct ForwardBatch {
+    public let tokens: UnsafeBufferPointer<Int32>
+    public let positions: UnsafeBufferPointer<Int32>
+    public let runs: [SequenceRun]
+    /// Rows whose logits the caller wants, in output order.
+    public let outputRows: [Int]
+    /// Polled between layers; true stops the pass with `LoomError.aborted`.
+    public let shouldAbort: (() -> Bool)?
+
+    public init(tokens: UnsafeBufferPointer<Int32>, positions: UnsafeBufferPointer<Int32>, runs: [SequenceRun],
+                outputRows: [Int], shouldAbort: (() -> Bool)? = nil) {
+        self.tokens = tokens
+        self.positions = positions
+        self.runs = runs
+        self.outputRows = outputRows
+        self.shouldAbort = shouldAbort
+    }
+
+    /// One sequence: every row goes to `cache`.
+    public init(tokens: UnsafeBufferPointer<Int32>, positions: UnsafeBufferPointer<Int32>, cache: KVCache,
+                outputRows: [Int], shouldAbort: (() -> Bool)? = nil) {
+        self.init(tokens: tokens, positions: positions, runs: [SequenceRun(rows: 0..<tokens.count, cache: cache)],
+                  outputRows: outputRows, shouldAbort: shouldAbort)
+    }
+
+    var count: Int { tokens.count }
+
+    /// Throws `aborted` when the caller asked to stop (checked between layers).
+    func checkAbort() throws {
+        if let shouldAbort, shouldAbort() { throw LoomError(.aborted, "aborted by the abort callback") }
+    }
+
+    /// Stores the keys and values of every row ([n × heads·headDim] each) for `layer` in its sequence's cache.
+    func store(keys k: UnsafePointer<Float>, values v: UnsafePointer<Float>, heads: Int, headDim hd: Int, layer l: Int) {
+        let width = heads * hd
+        for run in runs {
+            let cache = run.cache
+            for i in run.rows {
+                let pos = Int(positions[i])
+                for h in 0..<heads {
+                    cache.store(k + i * width + h * hd, into: cache.keys(layer: l, head: h), position: pos)
+                    cache.store(v + i * width + h * hd, into: cache.values(layer: l, head: h), position: pos)
+                }
+            }
+        }
+    }
+
+    /// Causal attention of each run's queries over its own cache (q, out: [n × heads·headDim]).
+    func attend(q: UnsafeMutablePointer<Float>, heads: Int, kvHeads: Int, headDim hd: Int, layer: Int,
+                out: UnsafeMutablePointer<Float>, workspace: Workspace, pool: ThreadPool) throws {
+        let width = heads * hd
+        for run in runs where !run.rows.isEmpty {
+            let lo = run.rows.lowerBound
+            try causalAttention(q: q + lo * width, n: run.rows.count,
+                                positions: UnsafeBufferPointer(rebasing: positions[run.rows]), heads: heads,
+                                kvHeads: kvHeads, headDim: hd, cache: run.cache, layer: layer,
+                                out: out + lo * width, workspace: workspace, pool: pool)
+        }
+    }
+
+    /// Marks the rows' positions as filled in their caches (after the last layer).
+    func commit() {
+        for run in runs {
+            if let last = run.rows.last { run.cache.count = max(run.cache.count, Int(positions[last]) + 1) }
+        }
+    }
 }
 
 /// Named f32 scratch buffers of a forward pass, allocated once per context.

@@ -10,13 +10,17 @@ public struct ContextParams: Sendable {
     public var threads = ContextParams.defaultThreads
     /// Element type of the KV cache: .f32 (exact, the default) or .f16 (half the memory).
     public var kvType = TensorType.f32
+    /// Most sequences (ids 0..<maxSequences) the context holds; each has its own KV cache of
+    /// `contextLength` positions, allocated when the sequence is first used (sequence 0 at creation).
+    public var maxSequences = 16
 
     public init(contextLength: Int = 0, batchSize: Int = 512, threads: Int = ContextParams.defaultThreads,
-                kvType: TensorType = .f32) {
+                kvType: TensorType = .f32, maxSequences: Int = 16) {
         self.contextLength = contextLength
         self.batchSize = batchSize
         self.threads = threads
         self.kvType = kvType
+        self.maxSequences = maxSequences
     }
 
     /// The machine's cores, at most 8.
@@ -28,20 +32,43 @@ public enum LogitsMode: Sendable {
     case none, last, all
 }
 
-/// The mutable state of running one model: KV cache, thread pool, scratch and the last logits.
+/// The tokens of one sequence for `Context.decode(_:)`.
+public struct SequenceInput: Sendable {
+    public var sequence: Int
+    public var tokens: [Int32]
+    /// Where the tokens go; nil = after the sequence's cached positions. Lower overwrites a suffix.
+    public var startPosition: Int?
+    public var logits: LogitsMode
+
+    public init(sequence: Int, tokens: [Int32], startPosition: Int? = nil, logits: LogitsMode = .last) {
+        self.sequence = sequence
+        self.tokens = tokens
+        self.startPosition = startPosition
+        self.logits = logits
+    }
+}
+
+/// The mutable state of running one model: the KV caches of its sequences, thread pool, scratch and
+/// the last logits. Sequences are independent token streams (a chat each, a beam each, a prompt of a
+/// batch each) that one forward pass can advance together.
 /// Single-threaded: use a context from one thread at a time (many contexts may share one model).
 public final class Context: @unchecked Sendable {
     public let model: Model
     public let network: CausalLM
     public let params: ContextParams
-    public let cache: KVCache
     let pool: ThreadPool
     let workspace: Workspace
-    private var logitsStorage: [Float] = []
+    /// Sequence 0's cache (allocated with the context).
+    public let cache: KVCache
+    /// Per sequence id: its cache (nil until first used) and the token at each cached position.
+    var caches: [KVCache?]
+    var sequenceTokens: [[Int32]]
+    var logitsStorage: [Float] = []
     /// Rows of `logitsStorage`, one per token that asked for logits in the last decode.
-    public private(set) var logitsRows = 0
-    /// The token at each cached position (what the KV cache holds).
-    public private(set) var cachedTokens: [Int32] = []
+    public internal(set) var logitsRows = 0
+    /// Polled between layers of every forward pass; returning true stops the decode with
+    /// `LoomError.aborted` (the sequences keep the positions completed before it).
+    public var shouldAbort: (() -> Bool)?
 
     public init(model: Model, params: ContextParams = ContextParams()) throws {
         guard let network = model.network else {
@@ -62,6 +89,9 @@ public final class Context: @unchecked Sendable {
         guard params.contextLength >= 0, params.contextLength <= 1 << 20 else {
             throw LoomError.invalidArgument("n_ctx must be between 0 (model default) and 1048576, got \(params.contextLength)")
         }
+        guard params.maxSequences >= 1, params.maxSequences <= 1024 else {
+            throw LoomError.invalidArgument("n_seq_max must be between 1 and 1024, got \(params.maxSequences)")
+        }
         var p = params
         if p.contextLength == 0 { p.contextLength = min(network.trainedContextLength, 4096) }
         p.batchSize = min(p.batchSize, p.contextLength)
@@ -70,53 +100,134 @@ public final class Context: @unchecked Sendable {
         self.params = p
         cache = try KVCache(layers: network.layerCount, heads: network.kvHeads, headDim: network.headDim,
                             capacity: p.contextLength, type: p.kvType)
+        caches = Array(repeating: nil, count: p.maxSequences)
+        caches[0] = cache
+        sequenceTokens = Array(repeating: [], count: p.maxSequences)
         pool = ThreadPool(threadCount: p.threads)
         workspace = network.makeWorkspace(batch: p.batchSize, capacity: p.contextLength, threads: pool.activeThreads)
     }
 
-    /// Positions filled so far (the next decode starts here by default).
-    public var position: Int { cache.count }
+    private func makeCache() throws -> KVCache {
+        try KVCache(layers: cache.layers, heads: cache.heads, headDim: cache.headDim, capacity: cache.capacity,
+                    type: cache.type)
+    }
+
+
+    /// Sequence `s`'s cache, allocated on first use.
+    func cache(forSequence s: Int) throws -> KVCache {
+        try checkSequence(s)
+        if let c = caches[s] { return c }
+        let c = try makeCache()
+        caches[s] = c
+        return c
+    }
+
+    func checkSequence(_ s: Int) throws {
+        guard s >= 0, s < params.maxSequences else {
+            throw LoomError.outOfRange("sequence \(s) is outside 0..<\(params.maxSequences) (n_seq_max)")
+        }
+    }
+
+    /// Positions filled so far in sequence 0 (the next decode starts here by default).
+    public var position: Int { sequenceTokens[0].count }
+    /// The token at each cached position of sequence 0.
+    public var cachedTokens: [Int32] { sequenceTokens[0] }
     public var contextLength: Int { params.contextLength }
     public var vocabSize: Int { network.vocabSize }
+    public var maxSequences: Int { params.maxSequences }
 
-    /// Runs `tokens` at positions start, start+1, … (start defaults to the current position; it may
-    /// be lower, to overwrite a suffix). Keeps the logits `mode` asks for.
-    public func decode(_ tokens: [Int32], startPosition: Int? = nil, logits mode: LogitsMode = .last) throws {
-        guard !tokens.isEmpty else { throw LoomError.invalidArgument("decode needs at least one token") }
-        let start = startPosition ?? cache.count
-        guard start >= 0, start <= cache.count else {
-            throw LoomError.outOfRange("start position \(start) is outside 0...\(cache.count) (positions must follow the cached ones)")
-        }
-        guard tokens.count <= params.contextLength - start else {
-            throw LoomError.outOfRange("context overflow: \(start) cached + \(tokens.count) new tokens > n_ctx \(params.contextLength)")
-        }
+    /// Positions filled so far in sequence `s`.
+    public func position(sequence s: Int) throws -> Int {
+        try checkSequence(s)
+        return sequenceTokens[s].count
+    }
+
+    /// The token at each cached position of sequence `s`.
+    public func cachedTokens(sequence s: Int) throws -> [Int32] {
+        try checkSequence(s)
+        return sequenceTokens[s]
+    }
+
+    /// Runs `tokens` at positions start, start+1, … of sequence `sequence` (start defaults to its
+    /// current position; it may be lower, to overwrite a suffix). Keeps the logits `mode` asks for.
+    public func decode(_ tokens: [Int32], sequence: Int = 0, startPosition: Int? = nil, logits mode: LogitsMode = .last) throws {
+        try decode([SequenceInput(sequence: sequence, tokens: tokens, startPosition: startPosition, logits: mode)])
+    }
+
+    /// Advances several sequences in shared forward passes (their rows are batched together; each
+    /// attends only to its own cache). The logits rows are those of each input in order: one row for
+    /// `.last`, one per token for `.all`. Every input is validated before any work starts.
+    public func decode(_ inputs: [SequenceInput]) throws {
+        guard !inputs.isEmpty else { throw LoomError.invalidArgument("decode needs at least one sequence") }
         let vocab = network.vocabSize
-        for t in tokens where t < 0 || Int(t) >= vocab {
-            throw LoomError.outOfRange("token id \(t) is outside 0..<\(vocab)")
+        var seen = Set<Int>()
+        var starts: [Int] = []
+        var rowsWanted = 0
+        for input in inputs {
+            let s = input.sequence
+            try checkSequence(s)
+            guard seen.insert(s).inserted else {
+                throw LoomError.invalidArgument("sequence \(s) appears twice in one decode")
+            }
+            guard !input.tokens.isEmpty else {
+                throw LoomError.invalidArgument("decode needs at least one token (sequence \(s) has none)")
+            }
+            let cached = sequenceTokens[s].count
+            let start = input.startPosition ?? cached
+            guard start >= 0, start <= cached else {
+                throw LoomError.outOfRange("start position \(start) of sequence \(s) is outside 0...\(cached) (positions must follow the cached ones)")
+            }
+            guard input.tokens.count <= params.contextLength - start else {
+                throw LoomError.outOfRange("context overflow: \(start) cached + \(input.tokens.count) new tokens > n_ctx \(params.contextLength)")
+            }
+            for t in input.tokens where t < 0 || Int(t) >= vocab {
+                throw LoomError.outOfRange("token id \(t) is outside 0..<\(vocab)")
+            }
+            starts.append(start)
+            rowsWanted += input.logits == .all ? input.tokens.count : (input.logits == .last ? 1 : 0)
         }
-        let rowsWanted = mode == .all ? tokens.count : (mode == .last ? 1 : 0)
+        // Allocate before touching any sequence, so a failure leaves everything as it was.
+        let inputCaches = try inputs.map { try cache(forSequence: $0.sequence) }
         if logitsStorage.count < rowsWanted * vocab { logitsStorage = [Float](repeating: 0, count: rowsWanted * vocab) }
-        cache.truncate(to: start)
-        cachedTokens.removeSubrange(min(start, cachedTokens.count)...)
+        for (i, input) in inputs.enumerated() {
+            inputCaches[i].truncate(to: starts[i])
+            sequenceTokens[input.sequence].removeSubrange(starts[i]...)
+        }
         logitsRows = 0
+
+        // Flatten to rows (input, token, position, wants logits) and run them batchSize at a time.
+        var rowInput: [Int] = [], rowTokens: [Int32] = [], rowPositions: [Int32] = [], rowLogits: [Bool] = []
+        for (i, input) in inputs.enumerated() {
+            for (j, t) in input.tokens.enumerated() {
+                rowInput.append(i)
+                rowTokens.append(t)
+                rowPositions.append(Int32(starts[i] + j))
+                rowLogits.append(input.logits == .all || (input.logits == .last && j == input.tokens.count - 1))
+            }
+        }
         var done = 0
-        while done < tokens.count {
-            let n = min(params.batchSize, tokens.count - done)
-            let isLast = done + n == tokens.count
-            let rows: [Int] = mode == .all ? Array(0..<n) : (mode == .last && isLast ? [n - 1] : [])
-            let positions = (0..<n).map { Int32(start + done + $0) }
+        while done < rowTokens.count {
+            let end = min(rowTokens.count, done + params.batchSize)
+            var runs: [SequenceRun] = []
+            var runStart = done
+            for r in done..<end where r + 1 == end || rowInput[r + 1] != rowInput[r] {
+                runs.append(SequenceRun(rows: (runStart - done)..<(r + 1 - done), cache: inputCaches[rowInput[r]]))
+                runStart = r + 1
+            }
+            let outputRows = (done..<end).filter { rowLogits[$0] }.map { $0 - done }
             let outOffset = logitsRows * vocab
-            try tokens[done..<(done + n)].withUnsafeBufferPointer { tb in
-                try positions.withUnsafeBufferPointer { pb in
+            try rowTokens[done..<end].withUnsafeBufferPointer { tb in
+                try rowPositions[done..<end].withUnsafeBufferPointer { pb in
                     try logitsStorage.withUnsafeMutableBufferPointer { lb in
-                        try network.forward(tokens: tb, positions: pb, cache: cache, outputRows: rows,
-                                            logits: lb.baseAddress! + outOffset, workspace: workspace, pool: pool)
+                        let batch = ForwardBatch(tokens: tb, positions: pb, runs: runs, outputRows: outputRows,
+                                                 shouldAbort: shouldAbort)
+                        try network.forward(batch, logits: lb.baseAddress! + outOffset, workspace: workspace, pool: pool)
                     }
                 }
             }
-            logitsRows += rows.count
-            cachedTokens += tokens[done..<(done + n)]
-            done += n
+            logitsRows += outputRows.count
+            for r in done..<end { sequenceTokens[inputs[rowInput[r]].sequence].append(rowTokens[r]) }
+            done = end
         }
     }
 
@@ -134,18 +245,35 @@ public final class Context: @unchecked Sendable {
         try logitsStorage.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[0..<(logitsRows * network.vocabSize)])) }
     }
 
-    /// Forgets every cached position.
+    /// Forgets every cached position of every sequence.
     public func clear() {
-        cache.clear()
-        cachedTokens.removeAll(keepingCapacity: true)
+        for c in caches { c?.clear() }
+        for s in sequenceTokens.indices { sequenceTokens[s].removeAll(keepingCapacity: true) }
         logitsRows = 0
     }
 
-    /// Forgets positions `position...`.
-    public func truncate(to position: Int) throws {
+    /// Forgets positions `position...` of sequence `sequence`.
+    public func truncate(to position: Int, sequence: Int = 0) throws {
+        try checkSequence(sequence)
         guard position >= 0 else { throw LoomError.outOfRange("position \(position) is negative") }
-        cache.truncate(to: position)
-        if position < cachedTokens.count { cachedTokens.removeSubrange(position...) }
+        caches[sequence]?.truncate(to: position)
+        if position < sequenceTokens[sequence].count { sequenceTokens[sequence].removeSubrange(position...) }
+    }
+
+    /// Forgets every position of sequence `sequence` (its cache memory is kept for reuse).
+    public func removeSequence(_ sequence: Int) throws {
+        try truncate(to: 0, sequence: sequence)
+    }
+
+    /// Makes sequence `destination` hold a copy of sequence `source` (its cached positions and tokens),
+    /// e.g. to fork a shared prompt into several continuations.
+    public func copySequence(from source: Int, to destination: Int) throws {
+        try checkSequence(source)
+        try checkSequence(destination)
+        guard source != destination else { return }
+        let dst = try cache(forSequence: destination)
+        if let src = caches[source] { try dst.copyContents(of: src) } else { dst.clear() }
+        sequenceTokens[destination] = sequenceTokens[source]
     }
 }
 

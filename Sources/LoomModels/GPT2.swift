@@ -168,10 +168,10 @@ public final class GPT2Model: CausalLM, @unchecked Sendable {
         return ws
     }
 
-    public func forward(tokens: UnsafeBufferPointer<Int32>, positions: UnsafeBufferPointer<Int32>, cache: KVCache,
-                        outputRows: [Int], logits: UnsafeMutablePointer<Float>, workspace ws: Workspace,
+    public func forward(_ batch: ForwardBatch, logits: UnsafeMutablePointer<Float>, workspace ws: Workspace,
                         pool: ThreadPool) throws {
         let c = config
+        let tokens = batch.tokens, positions = batch.positions, outputRows = batch.outputRows
         let n = tokens.count
         let d = c.hiddenSize, hd = c.headDim, H = c.headCount, f = c.feedForwardSize
         guard positions.count == n else {
@@ -193,32 +193,29 @@ public final class GPT2Model: CausalLM, @unchecked Sendable {
             guard pos >= 0, pos < c.positionCount else {
                 throw LoomError.outOfRange("position \(pos) is outside GPT-2's \(c.positionCount) learned positions (use n_ctx ≤ \(c.positionCount))")
             }
-            guard pos < cache.capacity else {
-                throw LoomError.outOfRange("position \(pos) is outside the KV cache's \(cache.capacity) positions")
-            }
             tokenEmbedding.dequantizeRow(t, into: x + i * d)
             positionEmbedding.dequantizeRow(pos, into: positionRow)
             addInPlace(x + i * d, positionRow, d)
         }
 
+        for run in batch.runs {
+            for i in run.rows where Int(positions[i]) >= run.cache.capacity {
+                throw LoomError.outOfRange("position \(positions[i]) is outside the KV cache's \(run.cache.capacity) positions")
+            }
+        }
+
         for (l, layer) in layers.enumerated() {
+            try batch.checkAbort()
             layerNormRows(n, x, layer.attnNorm, layer.attnNormBias, xn, pool: pool)
             matmul(layer.wq, xn, q, n: n, bias: layer.bq, pool: pool)
             matmul(layer.wk, xn, k, n: n, bias: layer.bk, pool: pool)
             matmul(layer.wv, xn, v, n: n, bias: layer.bv, pool: pool)
-            for i in 0..<n {
-                let pos = Int(positions[i])
-                for h in 0..<H {
-                    cache.store(k + i * d + h * hd, into: cache.keys(layer: l, head: h), position: pos)
-                    cache.store(v + i * d + h * hd, into: cache.values(layer: l, head: h), position: pos)
-                }
-            }
+            batch.store(keys: k, values: v, heads: H, headDim: hd, layer: l)
             // causalAttention scales scores by 1/√hd; other HF scalings are folded into q.
             var qScale: Float = c.scalesAttentionByHeadDim ? 1 : Float(hd).squareRoot()
             if c.scalesAttentionByInverseLayer { qScale /= Float(l + 1) }
             if qScale != 1 { for j in 0..<(n * d) { q[j] *= qScale } }
-            try causalAttention(q: q, n: n, positions: positions, heads: H, kvHeads: H, headDim: hd,
-                                cache: cache, layer: l, out: att, workspace: ws, pool: pool)
+            try batch.attend(q: q, heads: H, kvHeads: H, headDim: hd, layer: l, out: att, workspace: ws, pool: pool)
             matmul(layer.wo, att, proj, n: n, bias: layer.bo, pool: pool)
             addInPlace(x, proj, n * d)
 
@@ -228,7 +225,7 @@ public final class GPT2Model: CausalLM, @unchecked Sendable {
             matmul(layer.wDown, hidden, proj, n: n, bias: layer.bDown, pool: pool)
             addInPlace(x, proj, n * d)
         }
-        if let last = positions.last { cache.count = max(cache.count, Int(last) + 1) }
+        batch.commit()
 
         guard !outputRows.isEmpty else { return }
         let rows = outputRows.count

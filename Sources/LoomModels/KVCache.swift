@@ -70,6 +70,25 @@ public final class KVCache: @unchecked Sendable {
             : halfToFloat(block.assumingMemoryBound(to: UInt16.self)[index])
     }
 
+    /// Makes this cache hold what `other` holds (same shape and type): its filled positions are copied.
+    public func copyContents(of other: KVCache) throws {
+        guard other.layers == layers, other.heads == heads, other.headDim == headDim, other.type == type,
+              other.count <= capacity else {
+            throw LoomError.invalidArgument("cannot copy a KV cache of another shape or a longer one (\(other.count) > \(capacity) positions)")
+        }
+        let bytes = other.count * headDim * elementSize
+        for l in 0..<layers {
+            for h in 0..<heads {
+                keys(layer: l, head: h).copyMemory(from: other.keys(layer: l, head: h), byteCount: bytes)
+                values(layer: l, head: h).copyMemory(from: other.values(layer: l, head: h), byteCount: bytes)
+            }
+        }
+        count = other.count
+    }
+
+    /// Bytes of the filled part of one head's block (what a state snapshot stores per block).
+    var filledBlockBytes: Int { count * headDim * elementSize }
+
     /// Forgets positions `position...`; later decodes overwrite them.
     public func truncate(to position: Int) { count = min(count, max(0, position)) }
 

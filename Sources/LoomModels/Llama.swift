@@ -139,10 +139,10 @@ public final class LlamaModel: CausalLM, @unchecked Sendable {
         return ws
     }
 
-    public func forward(tokens: UnsafeBufferPointer<Int32>, positions: UnsafeBufferPointer<Int32>, cache: KVCache,
-                        outputRows: [Int], logits: UnsafeMutablePointer<Float>, workspace ws: Workspace,
+    public func forward(_ batch: ForwardBatch, logits: UnsafeMutablePointer<Float>, workspace ws: Workspace,
                         pool: ThreadPool) throws {
         let c = config
+        let tokens = batch.tokens, positions = batch.positions, outputRows = batch.outputRows
         let n = tokens.count
         let d = c.hiddenSize, hd = c.headDim, H = c.headCount, Hkv = c.kvHeadCount
         let qw = H * hd, kvw = Hkv * hd, f = c.intermediateSize
@@ -165,20 +165,14 @@ public final class LlamaModel: CausalLM, @unchecked Sendable {
         let ropeTable = ws.buffer("rope", n * rope.dims)
         rope.makeTable(positions: positions, into: ropeTable)
         for (l, layer) in layers.enumerated() {
+            try batch.checkAbort()
             rmsNorm(rows: n, x, layer.attnNorm, xn, n: d, eps: c.rmsNormEps, pool: pool)
             matmul(layer.wq, xn, q, n: n, bias: layer.bq, pool: pool)
             matmul(layer.wk, xn, k, n: n, bias: layer.bk, pool: pool)
             matmul(layer.wv, xn, v, n: n, bias: layer.bv, pool: pool)
             rope.apply(q: q, qHeads: H, k: k, kHeads: Hkv, headDim: hd, rows: n, table: ropeTable, pool: pool)
-            for i in 0..<n {
-                let pos = Int(positions[i])
-                for g in 0..<Hkv {
-                    cache.store(k + i * kvw + g * hd, into: cache.keys(layer: l, head: g), position: pos)
-                    cache.store(v + i * kvw + g * hd, into: cache.values(layer: l, head: g), position: pos)
-                }
-            }
-            try causalAttention(q: q, n: n, positions: positions, heads: H, kvHeads: Hkv, headDim: hd,
-                                cache: cache, layer: l, out: att, workspace: ws, pool: pool)
+            batch.store(keys: k, values: v, heads: Hkv, headDim: hd, layer: l)
+            try batch.attend(q: q, heads: H, kvHeads: Hkv, headDim: hd, layer: l, out: att, workspace: ws, pool: pool)
             matmul(layer.wo, att, proj, n: n, bias: layer.bo, pool: pool)
             addInPlace(x, proj, n * d)
             rmsNorm(rows: n, x, layer.ffnNorm, xn, n: d, eps: c.rmsNormEps, pool: pool)
@@ -188,7 +182,7 @@ public final class LlamaModel: CausalLM, @unchecked Sendable {
             matmul(layer.wDown, gate, proj, n: n, pool: pool)
             addInPlace(x, proj, n * d)
         }
-        if let last = positions.last { cache.count = max(cache.count, Int(last) + 1) }
+        batch.commit()
 
         guard !outputRows.isEmpty else { return }
         let rows = outputRows.count

@@ -174,6 +174,16 @@ public final class T5DecoderState: @unchecked Sendable {
     }
 
     fileprivate func advance(by n: Int) { count += n }
+
+    /// An independent copy (a beam forked from this one); the cross-attention buffers are shared.
+    public func copy() -> T5DecoderState {
+        let c = T5DecoderState(owner: owner, encoderLength: encoderLength, layers: selfKeys.count,
+                               crossKeys: crossKeys, crossValues: crossValues)
+        c.selfKeys = selfKeys
+        c.selfValues = selfValues
+        c.count = count
+        return c
+    }
 }
 
 /// T5 (HF `T5ForConditionalGeneration`): an encoder and a decoder of pre-norm blocks with T5's RMS

@@ -113,6 +113,8 @@ public final class Tokenizer: @unchecked Sendable {
 
     /// End of generation: EOS, EOT, EOM and the other tokens llama.cpp treats as such.
     public func isEndOfGeneration(_ id: Int32) -> Bool { vocab.eog.contains(id) }
+    /// Every end-of-generation token id, ascending.
+    public var endOfGenerationTokens: [Int32] { vocab.eog.sorted() }
 
     public func isControl(_ id: Int32) -> Bool {
         vocab.contains(id) && vocab.attributes[Int(id)].contains(.control)

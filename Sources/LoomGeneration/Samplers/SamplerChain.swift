@@ -27,11 +27,14 @@ public final class SamplerChain {
     /// The seed of the draw (nil when the selector is not a `DistributionSelector`).
     public var seed: UInt64? { (selector as? DistributionSelector)?.seed }
 
-    /// The HF-ordered chain for `params`.
+    /// The HF-ordered chain for `params`: logit bias → repetition penalty → frequency/presence
+    /// penalties → no-repeat-n-gram → bad words → min-new-tokens (banning `endTokens`) → the caller's
+    /// `userProcessors` → [sampling only:] temperature → top-k → top-p → min-p → typical-p → draw.
     /// - Throws: `LoomError.invalidArgument` for a parameter out of range.
-    public init(_ params: SamplingParams) throws {
+    public init(_ params: SamplingParams, endTokens: [Int32] = [], userProcessors: [any LogitProcessor] = []) throws {
         try params.validate()
         var ps: [any LogitProcessor] = []
+        if !params.logitBias.isEmpty { ps.append(try LogitBiasProcessor(params.logitBias)) }
         if params.repetitionPenalty != 1 {
             ps.append(try RepetitionPenaltyProcessor(penalty: params.repetitionPenalty, lastN: params.penaltyLastN))
         }
@@ -43,6 +46,11 @@ public final class SamplerChain {
         if params.noRepeatNGramSize > 0 {
             ps.append(try NoRepeatNGramProcessor(size: params.noRepeatNGramSize))
         }
+        if !params.badWords.isEmpty { ps.append(try BadWordsProcessor(params.badWords)) }
+        if params.minNewTokens > 0 {
+            ps.append(try MinNewTokensProcessor(minNewTokens: params.minNewTokens, endTokens: endTokens))
+        }
+        ps += userProcessors
         let sel: any TokenSelector
         if params.isGreedy {
             // Temperature, top-k, top-p and min-p never remove the argmax: greedy skips them (as HF does).
@@ -52,6 +60,7 @@ public final class SamplerChain {
             if params.topK > 0 { ps.append(try TopKWarper(params.topK)) }
             if params.topP < 1 { ps.append(try TopPWarper(params.topP)) }
             if params.minP > 0 { ps.append(try MinPWarper(params.minP)) }
+            if params.typicalP < 1 { ps.append(try TypicalPWarper(params.typicalP)) }
             var system = SystemRandomNumberGenerator()
             sel = DistributionSelector(seed: params.seed ?? system.next())
         }

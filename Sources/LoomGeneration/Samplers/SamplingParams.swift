@@ -21,6 +21,14 @@ public struct SamplingParams: Sendable, Equatable {
     public var penaltyLastN: Int
     /// HF no_repeat_ngram_size: ban tokens that would repeat an n-gram of the history. 0 = off.
     public var noRepeatNGramSize: Int
+    /// HF typical_p (locally typical sampling), in (0, 1]. 1 = off. Sampling only.
+    public var typicalP: Double = 1
+    /// HF min_new_tokens: end-of-generation tokens are banned until this many tokens are new. 0 = off.
+    public var minNewTokens: Int = 0
+    /// Added to the logits of these tokens (-inf bans one). Empty = off.
+    public var logitBias: [Int32: Float] = [:]
+    /// HF bad_words_ids: token sequences that must not be generated. Empty = off.
+    public var badWords: [[Int32]] = []
     /// Seed of the draw; nil = a random seed chosen when the chain is made (see `SamplerChain.seed`).
     public var seed: UInt64?
 
@@ -61,6 +69,12 @@ public struct SamplingParams: Sendable, Equatable {
         guard penaltyLastN >= -1 else {
             throw bad("penalty window must be -1 or 0 (whole history) or a positive count (got \(penaltyLastN))")
         }
+        guard typicalP > 0, typicalP <= 1 else { throw bad("typical-p must be in (0, 1] (got \(typicalP)); 1 turns it off") }
+        guard minNewTokens >= 0 else { throw bad("min_new_tokens must be >= 0 (got \(minNewTokens))") }
+        for (t, b) in logitBias where b.isNaN || b == .infinity {
+            throw bad("logit bias of token \(t) is \(b); use a finite value or -inf")
+        }
+        guard !badWords.contains(where: \.isEmpty) else { throw bad("a bad-words entry is empty") }
         guard noRepeatNGramSize >= 0 else {
             throw bad("no-repeat n-gram size must be >= 0 (got \(noRepeatNGramSize)); 0 turns it off")
         }
