@@ -36,7 +36,7 @@ extern "C" {
 #endif
 
 #define LOOM_VERSION_MAJOR 0
-#define LOOM_VERSION_MINOR 1
+#define LOOM_VERSION_MINOR 2
 #define LOOM_VERSION_PATCH 0
 
 /* ---------------------------------------------------------------- status and errors */
@@ -66,6 +66,36 @@ const char *loom_status_string(loom_status status);
 /* "major.minor.patch". Static storage; never NULL. Thread-safe. */
 const char *loom_version(void);
 
+/* ---------------------------------------------------------------- logging */
+
+/* Loom never writes to stdout or stderr. Its messages (a model loaded: architecture, tensors, bytes,
+ * time; a load cancelled; a model whose tokenizer could not be built; ...) go to one process-wide
+ * callback, and nowhere when none is set (the default). */
+#define LOOM_LOG_ERROR 0
+#define LOOM_LOG_WARN  1
+#define LOOM_LOG_INFO  2 /* the default threshold */
+#define LOOM_LOG_DEBUG 3
+
+/* Receives one message: its level (LOOM_LOG_*) and its text (UTF-8, NUL-terminated, no trailing
+ * newline; borrowed for the call). Called on whichever thread logs — possibly several threads at
+ * once, so it must be thread-safe. It may call Loom functions, except loom_log_set (which would wait
+ * for the call itself to return). */
+typedef void (*loom_log_callback)(void *user_data, int32_t level, const char *message);
+
+/* Sends messages at or above the threshold to cb with user_data; cb NULL: silent again. Replaces any
+ * previous callback. Thread-safe; waits for calls of the previous callback in progress on other
+ * threads to return, so that once loom_log_set returns the previous callback and its user_data are no
+ * longer used (the caller may release them). */
+void loom_log_set(loom_log_callback cb, void *user_data);
+
+/* Sets the threshold: messages of `level` and more severe ones (lower values) are delivered; default
+ * LOOM_LOG_INFO. LOOM_ERR_INVALID_ARGUMENT for a level outside LOOM_LOG_ERROR ... LOOM_LOG_DEBUG.
+ * Thread-safe; applies to messages logged after it returns. */
+loom_status loom_log_set_level(int32_t level);
+
+/* The current threshold (LOOM_LOG_*). Thread-safe. */
+int32_t loom_log_get_level(void);
+
 /* ---------------------------------------------------------------- tokens */
 
 typedef int32_t loom_token;
@@ -75,17 +105,30 @@ typedef int32_t loom_token;
 
 typedef struct loom_model loom_model;
 
+/* Load progress: called on the thread running loom_model_load with the share of the load done, a
+ * value in [0, 1] that rises strictly from call to call: 0 once the file is parsed and the tokenizer
+ * built, then as the weights are validated and converted (tensor by tensor, by bytes), and exactly 1
+ * when the model is complete (vocab_only loads: 0 and 1 only). Return true to go on, false to cancel:
+ * loom_model_load then releases everything it took (memory, mapped files) and fails with
+ * LOOM_ERR_ABORTED — false on the final 1 cancels too. The callback must not free or use the model
+ * being loaded (there is none yet); it may call other Loom functions. */
+typedef bool (*loom_progress_callback)(void *user_data, float progress);
+
 typedef struct loom_model_params {
     uint32_t size;   /* sizeof(loom_model_params) as the caller was compiled */
     bool vocab_only; /* load the vocabulary and metadata only (any GGUF, whatever its architecture) */
+    loom_progress_callback progress_callback; /* may be NULL (default): no progress reports */
+    void *progress_user_data;                 /* passed to progress_callback; only used during the load */
 } loom_model_params;
 
-/* Defaults: vocab_only = false. Thread-safe. */
+/* Defaults: vocab_only = false, no progress callback. Thread-safe. */
 loom_model_params loom_model_default_params(void);
 
 /* Loads a model from a GGUF file or an HF folder (config.json, tokenizer.json, *.safetensors).
  * params may be NULL (defaults). On success *out_model owns a new model; release it with
- * loom_model_free. On failure *out_model is set to NULL (when out_model is not NULL). Thread-safe. */
+ * loom_model_free. On failure *out_model is set to NULL (when out_model is not NULL) and nothing
+ * stays allocated; LOOM_ERR_ABORTED when the progress callback cancelled the load. Thread-safe: any
+ * number of threads may load at once (each gets its own progress reports). */
 loom_status loom_model_load(const char *path, const loom_model_params *params, loom_model **out_model);
 
 /* Releases a model and everything borrowed from it (its tokenizer). NULL is a no-op. The caller must
@@ -211,6 +254,8 @@ typedef struct loom_context_params {
     uint32_t n_batch;   /* most tokens per forward pass (longer inputs are split); default 512 */
     int32_t n_threads;  /* threads of the context's pool, the caller included; >= 1 (default: cores, at most 8) */
     int32_t type_kv;    /* KV cache elements: LOOM_KV_F32 (exact, default) or LOOM_KV_F16 (half the memory) */
+    uint32_t n_seq_max; /* sequences (ids 0..n_seq_max-1) the context holds, each with its own KV cache of
+                         * n_ctx positions allocated on first use (sequence 0 at creation); default 16 */
 } loom_context_params;
 
 #define LOOM_KV_F32 0 /* GGML's type ids */
@@ -251,11 +296,68 @@ loom_status loom_context_clear(loom_context *ctx);
 /* Forgets positions >= pos (keeps 0..pos-1). */
 loom_status loom_context_truncate(loom_context *ctx, int32_t pos);
 
+/* -- several sequences in one context. The single-sequence calls above act on sequence 0. */
+
+/* Advances several sequences in shared forward passes: row i puts tokens[i] at the next position of
+ * sequence seq_ids[i] (rows of one sequence in order; sequences may interleave). logits[i] says
+ * whether row i keeps its logits (NULL = the last row of each sequence does). Kept rows are numbered
+ * in row order for loom_context_logits. Everything is validated before any work. */
+loom_status loom_context_decode_batch(loom_context *ctx, const loom_token *tokens, const int32_t *seq_ids,
+                                      const bool *logits, size_t n);
+
+/* Positions filled in sequence seq; negative status on failure. */
+int32_t loom_context_seq_position(const loom_context *ctx, int32_t seq);
+
+/* Makes sequence dst a copy of sequence src (cached positions and tokens), e.g. to fork a prompt. */
+loom_status loom_context_seq_copy(loom_context *ctx, int32_t src, int32_t dst);
+
+/* Forgets every position of sequence seq (its cache memory is kept for reuse). */
+loom_status loom_context_seq_remove(loom_context *ctx, int32_t seq);
+
+/* -- control */
+
+/* Polled between layers of every forward pass (decode, generate); returning true stops the work with
+ * LOOM_ERR_ABORTED. The sequences keep only the positions of batches completed before it, so the
+ * context stays usable. Called on the thread running the decode. NULL callback = never abort. */
+typedef bool (*loom_abort_callback)(void *user_data);
+loom_status loom_context_set_abort_callback(loom_context *ctx, loom_abort_callback callback, void *user_data);
+
+/* -- state: every sequence's tokens and KV cache and the last logits, so that a restored context
+ * continues exactly as the saved one would have. A state fits a context of the same model and
+ * type_kv whose n_ctx and n_seq_max are large enough. */
+
+/* Writes the state to buf (buffer convention over bytes, as a 64-bit count). */
+int64_t loom_context_state_save(const loom_context *ctx, uint8_t *buf, size_t cap);
+
+/* Replaces the context's state with bytes from loom_context_state_save. The state is checked whole
+ * first: on failure (LOOM_ERR_FORMAT for damaged bytes, LOOM_ERR_INVALID_ARGUMENT for another model)
+ * the context is unchanged. */
+loom_status loom_context_state_load(loom_context *ctx, const uint8_t *buf, size_t n);
+
+/* The same through a file (path UTF-8; replaced when saving). */
+loom_status loom_context_state_save_file(const loom_context *ctx, const char *path);
+loom_status loom_context_state_load_file(loom_context *ctx, const char *path);
+
 /* ---------------------------------------------------------------- sampling */
 
+/* One entry of a logit bias: bias is added to token's logit (-INFINITY bans it). */
+typedef struct loom_logit_bias {
+    loom_token token;
+    float bias;
+} loom_logit_bias;
+
+/* A user logit processor: rewrite logits[0..n_vocab) in place (HF LogitsProcessor), given the
+ * sequence's history (prompt then generated ids, oldest first; borrowed for the call). Called on the
+ * thread that samples. */
+typedef void (*loom_logits_callback)(void *user_data, const loom_token *history, size_t n_history,
+                                     float *logits, size_t n_vocab);
+
 /* Sampling settings with HF generate() meanings; each "off" value leaves its sampler out.
- * Default chain order (HF's): repetition penalty -> frequency/presence penalties -> temperature ->
- * top-k -> top-p -> min-p -> draw. temperature 0 = greedy (argmax, ties to the lowest id). */
+ * Chain order (HF's): logit bias -> repetition penalty -> frequency/presence penalties -> no-repeat
+ * n-gram -> bad words -> min_new_tokens -> logits_callback -> [sampling only:] temperature -> top-k ->
+ * top-p -> min-p -> typical-p -> draw. temperature 0 = greedy (argmax, ties to the lowest id).
+ * Pointers in the struct are borrowed: they must stay valid while a sampler or generation made from
+ * it runs (a sampler copies the bias and bad words; the callback and user_data are kept). */
 typedef struct loom_sampling_params {
     uint32_t size;              /* sizeof(loom_sampling_params) as the caller was compiled */
     float temperature;          /* >= 0; 0 = greedy; default 1 */
@@ -268,6 +370,18 @@ typedef struct loom_sampling_params {
     int32_t penalty_last_n;     /* -1 or 0 = whole history (HF, default); n > 0 = last n tokens (llama.cpp) */
     bool has_seed;              /* false = a random seed (reported by loom_sampler_seed) */
     uint64_t seed;              /* the draw's seed when has_seed: same seed -> same tokens */
+    int32_t no_repeat_ngram_size; /* HF: ban tokens that would repeat an n-gram of the history; 0 = off */
+    float typical_p;            /* HF locally typical sampling, (0, 1]; 1 = off (default) */
+    int32_t min_new_tokens;     /* HF: end-of-generation tokens banned until this many are new; 0 = off.
+                                   Only loom_generate knows the prompt length: a bare sampler ignores it */
+    const loom_logit_bias *logit_bias; /* n_logit_bias entries added to those tokens' logits; may be NULL */
+    size_t n_logit_bias;
+    const loom_token *bad_words;        /* HF bad_words_ids, concatenated: word i has bad_words_lengths[i] */
+    const size_t *bad_words_lengths;    /* tokens; a word of n > 1 bans its last token after its first n-1 */
+    size_t n_bad_words;
+    loom_logits_callback logits_callback; /* a user processor, run after the built-in ones and before the
+                                             warpers (HF's logits_processor=); may be NULL */
+    void *logits_user_data;
 } loom_sampling_params;
 
 /* Defaults as above. Thread-safe. */
@@ -316,9 +430,17 @@ typedef struct loom_generate_params {
     loom_sampling_params sampling;  /* default: greedy (temperature 0) */
     const char *const *stop;        /* n_stop stop strings (UTF-8, NUL-terminated); may be NULL */
     size_t n_stop;
-    loom_token_callback on_token;   /* may be NULL */
+    loom_token_callback on_token;   /* may be NULL; not called by beam search */
     void *user_data;                /* passed to on_token */
+    int32_t num_beams;              /* > 1: HF beam search (greedy sampling only, no stop strings); default 1 */
+    int32_t num_return_sequences;   /* best beams returned per prompt, 1..num_beams; default 1 */
+    float length_penalty;           /* beam score = sum of log-probs / length^length_penalty; default 1 */
+    int32_t early_stopping;         /* LOOM_EARLY_STOPPING_*: HF early_stopping; default HEURISTIC (False) */
 } loom_generate_params;
+
+#define LOOM_EARLY_STOPPING_HEURISTIC 0 /* HF False: stop when no running beam can beat the kept ones */
+#define LOOM_EARLY_STOPPING_ALWAYS    1 /* HF True: stop once num_beams hypotheses are finished */
+#define LOOM_EARLY_STOPPING_NEVER     2 /* HF "never": judge running beams at the maximum length */
 
 /* Defaults as above. Thread-safe. */
 loom_generate_params loom_generate_default_params(void);
@@ -326,10 +448,13 @@ loom_generate_params loom_generate_default_params(void);
 /* The outcome of loom_generate: per sequence, the new ids, their text and the finish reason. */
 typedef struct loom_generation loom_generation;
 
-/* Generates a continuation for each of n_seq prompts (prompts[i] has n_prompt[i] tokens) on ctx.
- * The context's cache is reused for the prefix the prompt shares with what it holds. This version
- * runs one sequence per call (n_seq must be 1; several sequences per call come with batching).
- * On success *out owns the result; free it with loom_generation_free. */
+/* Generates a continuation for each of n_seq prompts (prompts[i] has n_prompt[i] tokens) on ctx:
+ * prompt i runs in sequence i (n_seq <= n_seq_max), all advance together in shared forward passes,
+ * each with its own sampler chain (seeded alike: the result equals n_seq separate calls). A sequence's
+ * cache is reused for the prefix its prompt shares with what it holds. With num_beams > 1 the prompts
+ * are beam-searched one after the other in sequences 0..num_beams-1, and the result holds
+ * num_return_sequences entries per prompt (prompt-major, best first). On success *out owns the result;
+ * free it with loom_generation_free. */
 loom_status loom_generate(loom_context *ctx, const loom_token *const *prompts, const size_t *n_prompt, size_t n_seq,
                           const loom_generate_params *params, loom_generation **out);
 
@@ -345,6 +470,10 @@ int32_t loom_generation_tokens(const loom_generation *gen, size_t seq, loom_toke
 /* Text of sequence seq, NUL-terminated (buffer convention). */
 int32_t loom_generation_text(const loom_generation *gen, size_t seq, char *buf, size_t cap);
 
+/* Beam search: the score of result seq (sum of log-probs / length^length_penalty) into *out;
+ * LOOM_ERR_UNSUPPORTED for a sampled or greedy result (it has none). */
+loom_status loom_generation_score(const loom_generation *gen, size_t seq, float *out);
+
 /* Finish reason of sequence seq, or a negative status. */
 loom_finish_reason loom_generation_finish_reason(const loom_generation *gen, size_t seq);
 
@@ -356,11 +485,97 @@ typedef struct loom_chat_message {
 } loom_chat_message;
 
 /* Renders messages with a chat template exactly as transformers' apply_chat_template(tokenize=False)
- * does. tmpl NULL = the model's own template (GGUF tokenizer.chat_template or the HF folder's).
- * model may be NULL when tmpl is given (bos/eos tokens are then empty). A template that raises
- * (raise_exception) fails with its message. Buffer convention (NUL-terminated). */
+ * does: jinja2's ImmutableSandboxedEnvironment with trim_blocks and lstrip_blocks, loop controls,
+ * raise_exception, strftime_now (local time), tojson (json.dumps, ensure_ascii=False) and the
+ * {% generation %} block (rendered as its body); the variables messages, tools and documents (None),
+ * add_generation_prompt, bos_token and eos_token. tmpl NULL = the model's own template (GGUF
+ * tokenizer.chat_template or the HF folder's); model may be NULL when tmpl is given (bos/eos tokens
+ * are then empty). A template that raises — raise_exception(msg), or any error jinja2 would raise
+ * (undefined value used, type error, sandbox refusal) — fails with LOOM_ERR_INVALID_ARGUMENT and the
+ * message (raise_exception's verbatim, after the function name); a template jinja2 cannot parse fails
+ * with LOOM_ERR_FORMAT; a model without a template and tmpl NULL, LOOM_ERR_UNSUPPORTED. Every input
+ * is only read during the call; the strings may be freed when it returns. Buffer convention
+ * (NUL-terminated; a too-small buffer renders again on the retry). Thread-safe. */
 int32_t loom_chat_apply_template(const loom_model *model, const char *tmpl, const loom_chat_message *messages,
                                  size_t n_messages, bool add_generation_prompt, char *buf, size_t cap);
+
+/* Settings of loom_chat_apply_template_ex / _json and loom_prompt_apply_template. */
+typedef struct loom_chat_params {
+    uint32_t size;               /* sizeof(loom_chat_params) as the caller was compiled */
+    bool add_generation_prompt;  /* end with the opening of an assistant turn; default false (transformers') */
+    const char *bos_token;       /* the template's bos_token; NULL (default) = the model's BOS text, "" without a model */
+    const char *eos_token;       /* the template's eos_token; NULL (default) = the model's EOS text, "" without a model */
+    const char *extra_json;      /* NULL (default) or a JSON object whose keys become template variables, as
+                                    apply_chat_template's **kwargs: {"tools": [...], "enable_thinking": false, ...};
+                                    they override the standard variables (so "tools" replaces None) */
+    int64_t now;                 /* the clock strftime_now reads, in seconds since the Unix epoch shown in local
+                                    time (reproducible prompts); 0 (default) = the current time */
+} loom_chat_params;
+
+/* Defaults as above. Thread-safe. */
+loom_chat_params loom_chat_default_params(void);
+
+/* As loom_chat_apply_template, with params (NULL = defaults) giving add_generation_prompt, the
+ * bos/eos tokens (also without a model) and extra variables. LOOM_ERR_INVALID_ARGUMENT when
+ * params->extra_json is not a JSON object. Buffer convention. Thread-safe. */
+int32_t loom_chat_apply_template_ex(const loom_model *model, const char *tmpl, const loom_chat_message *messages,
+                                    size_t n_messages, const loom_chat_params *params, char *buf, size_t cap);
+
+/* As loom_chat_apply_template_ex with the messages as UTF-8 JSON text: an array of message objects
+ * that the template sees as Python's json.loads gives them, so any message shape renders as in
+ * transformers — tool_calls, name, tool_call_id, content parts ([{"type": "text", "text": ...}]), ...
+ * (One difference: JSON numbers with an integral value, 1.0 included, become ints.)
+ * LOOM_ERR_INVALID_ARGUMENT when messages_json is NULL, not JSON, or not an array. Buffer
+ * convention. Thread-safe. */
+int32_t loom_chat_apply_template_json(const loom_model *model, const char *tmpl, const char *messages_json,
+                                      const loom_chat_params *params, char *buf, size_t cap);
+
+/* ---------------------------------------------------------------- prompt building */
+
+/* The anatomy of a prompt — instructions, context, task, few-shot examples, output format —
+ * assembled into chat messages or one plain text. Each part is stripped of surrounding whitespace;
+ * NULL or empty parts are left out.
+ * Messages: a system turn with the instructions and output format; each example as a user turn (its
+ * input) and an assistant turn (its output); a final user turn with the context and the task. A turn
+ * holding only the instructions (system) or only the task (user) is that text; otherwise each part
+ * gets a heading ("## Instructions", "## Output format", "## Context", "## Task") and parts are
+ * separated by a blank line. system_turn false (templates that reject the system role): the system
+ * text opens the first user turn instead, followed by a blank line.
+ * Text: sections "## Instructions", "## Context", "## Examples" ("Input: ...\nOutput: ..." per example,
+ * blank line between examples), "## Output format", "## Task", in that order, separated by blank
+ * lines, no trailing newline (a prompt that is only a task is that text). */
+typedef struct loom_prompt_example {
+    const char *input;   /* UTF-8, NUL-terminated; not NULL */
+    const char *output;
+} loom_prompt_example;
+
+typedef struct loom_prompt_params {
+    uint32_t size;                         /* sizeof(loom_prompt_params) as the caller was compiled */
+    const char *instructions;              /* each part: UTF-8, NUL-terminated; NULL (default) = none */
+    const char *context;
+    const char *task;
+    const char *output_format;
+    const loom_prompt_example *examples;   /* n_examples pairs; may be NULL when n_examples is 0 */
+    size_t n_examples;
+    bool system_turn;                      /* default true (see above) */
+} loom_prompt_params;
+
+/* Defaults: no parts, no examples, system_turn true. Thread-safe. */
+loom_prompt_params loom_prompt_default_params(void);
+
+/* The plain-text prompt, NUL-terminated. prompt must not be NULL; it and everything it points to are
+ * only read during the call. Buffer convention. Thread-safe. */
+int32_t loom_prompt_text(const loom_prompt_params *prompt, char *buf, size_t cap);
+
+/* The chat messages as a JSON array of {"role": ..., "content": ...} objects (json.dumps style,
+ * UTF-8, NUL-terminated), ready for loom_chat_apply_template_json. Buffer convention. Thread-safe. */
+int32_t loom_prompt_messages_json(const loom_prompt_params *prompt, char *buf, size_t cap);
+
+/* The chat messages rendered with a chat template, as loom_chat_apply_template_ex (params NULL =
+ * defaults: no generation prompt — set add_generation_prompt to make the model answer). Buffer
+ * convention. Thread-safe. */
+int32_t loom_prompt_apply_template(const loom_model *model, const char *tmpl, const loom_prompt_params *prompt,
+                                   const loom_chat_params *params, char *buf, size_t cap);
 
 /* ---------------------------------------------------------------- tokenizer training */
 
@@ -504,3 +719,10 @@ int32_t loom_seq2seq_generate(const loom_model *model, const loom_token *ids, si
 #endif
 
 #endif /* LOOM_H */
+/* Encoder-decoder generation with every loom_generate setting (sampling, stop strings, streaming,
+ * beam search): encodes ids[0..n) and decodes from the decoder start token as HF generate does.
+ * The result's ids exclude the decoder start token and the end token. n_threads <= 0: the default.
+ * params may be NULL (greedy, 256 tokens). On success *out owns the result (loom_generation_free). */
+loom_status loom_seq2seq_generate_ex(const loom_model *model, const loom_token *ids, size_t n, int32_t n_threads,
+                                     const loom_generate_params *params, loom_generation **out);
+

@@ -2,8 +2,12 @@
 """Render the chat-template corpus with Python jinja2 exactly as HF transformers does.
 
 For every `*.jinja` in the template folder (default: $LOOM_CACHE/vocab-suite/templates, where
-scripts/fetch-test-data.sh puts llama.cpp's corpus) this renders a fixed set of conversations,
-each with add_generation_prompt off and on, and writes Tests/Fixtures/chat-templates/refs.json:
+scripts/fetch-test-data.sh puts llama.cpp's corpus) and in Tests/Fixtures/chat-templates/extra
+(templates of models Loom tests with that the corpus lacks: SmolLM2-135M-Instruct's, copied from its
+GGUF's tokenizer.chat_template) this renders a fixed set of conversations (with and without a
+system turn, ending with a user or an assistant turn, content parts, a tool call), each with
+add_generation_prompt off and on, bos_token "<s>" and eos_token "</s>", and writes
+Tests/Fixtures/chat-templates/refs.json:
 
   {
     "jinja2": "3.1.6", "now": [2024, 7, 26, 10, 30, 0], "bos_token": "<s>", "eos_token": "</s>",
@@ -76,6 +80,8 @@ CASES = [
     {"name": "system_user", "messages": [SYSTEM, USER1], "tools": None},
     {"name": "multi_turn", "messages": [USER1, ASSISTANT1, USER2], "tools": None},
     {"name": "system_multi_turn", "messages": [SYSTEM, USER1, ASSISTANT1, USER2], "tools": None},
+    {"name": "assistant_last", "messages": [USER1, ASSISTANT1], "tools": None},
+    {"name": "system_assistant_last", "messages": [SYSTEM, USER1, ASSISTANT1], "tools": None},
     {
         "name": "content_parts",
         "messages": [{"role": "user", "content": [{"type": "text", "text": "Describe \"this\" <b>text</b> & more."}]}],
@@ -450,17 +456,24 @@ def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--templates", default=os.path.join(cache, "vocab-suite", "templates"))
+    ap.add_argument("--extra", default=os.path.join(root, "Tests", "Fixtures", "chat-templates", "extra"))
     ap.add_argument("--out", default=os.path.join(root, "Tests", "Fixtures", "chat-templates", "refs.json"))
     args = ap.parse_args()
 
-    names = sorted(n for n in os.listdir(args.templates) if n.endswith(".jinja"))
+    paths = {}
+    for folder in (args.templates, args.extra):
+        if os.path.isdir(folder):
+            for n in os.listdir(folder):
+                if n.endswith(".jinja"):
+                    paths[n] = os.path.join(folder, n)
+    names = sorted(paths)
     if not names:
         sys.exit(f"gen-chat-template-refs: no *.jinja in {args.templates}")
     env = make_env()
     templates = {}
     raised = 0
     for name in names:
-        with open(os.path.join(args.templates, name), encoding="utf-8", newline="") as f:
+        with open(paths[name], encoding="utf-8", newline="") as f:
             source = f.read()
         results = render_all(env, source)
         raised += sum(1 for r in results.values() if "error" in r)

@@ -22,10 +22,8 @@ func fail(_ status: LoomStatus, _ message: String) -> loom_status {
 func guarded(_ function: String, _ body: () throws -> loom_status) -> loom_status {
     do {
         return try body()
-    } catch let e as LoomError {
-        return fail(LoomError(e.status, "\(function): \(e.message)"))
     } catch {
-        return fail(.internal, "\(function): unexpected error \(error)")
+        return failCall(function, error)
     }
 }
 
@@ -33,11 +31,17 @@ func guarded(_ function: String, _ body: () throws -> loom_status) -> loom_statu
 func guardedCount(_ function: String, _ body: () throws -> Int32) -> Int32 {
     do {
         return try body()
-    } catch let e as LoomError {
-        return fail(LoomError(e.status, "\(function): \(e.message)"))
     } catch {
-        return fail(.internal, "\(function): unexpected error \(error)")
+        return failCall(function, error)
     }
+}
+
+/// Records a failed call (and logs it at debug level: failures are the caller's to report).
+private func failCall(_ function: String, _ error: Error) -> loom_status {
+    let e = (error as? LoomError).map { LoomError($0.status, "\(function): \($0.message)") }
+        ?? LoomError(.internal, "\(function): unexpected error \(error)")
+    Log.debug("\(e.message) (status \(e.status.rawValue))")
+    return fail(e)
 }
 
 /// A C string argument that must not be NULL.

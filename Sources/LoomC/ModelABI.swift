@@ -23,7 +23,15 @@ final class ModelHandle {
 
 @_cdecl("loom_model_default_params")
 public func loom_model_default_params() -> loom_model_params {
-    loom_model_params(size: UInt32(MemoryLayout<loom_model_params>.size), vocab_only: false)
+    loom_model_params(size: UInt32(MemoryLayout<loom_model_params>.size), vocab_only: false,
+                      progress_callback: nil, progress_user_data: nil)
+}
+
+/// A caller's progress callback and its user data, called only during the load that was given it.
+private struct ProgressCallback: @unchecked Sendable {
+    let callback: loom_progress_callback
+    let userData: UnsafeMutableRawPointer?
+    func callAsFunction(_ progress: Float) -> Bool { callback(userData, progress) }
 }
 
 @_cdecl("loom_model_load")
@@ -34,7 +42,12 @@ public func loom_model_load(_ path: UnsafePointer<CChar>?, _ params: UnsafePoint
         guard let out else { throw LoomError.invalidArgument("out_model is NULL") }
         let path = try requireString(path, "path")
         let p = try readParams(params, defaults: loom_model_default_params(), what: "params")
-        let model = try Model.load(path: path, params: ModelParams(vocabOnly: p.vocab_only))
+        var modelParams = ModelParams(vocabOnly: p.vocab_only)
+        if let cb = p.progress_callback {
+            let progress = ProgressCallback(callback: cb, userData: p.progress_user_data)
+            modelParams.progress = { progress($0) }
+        }
+        let model = try Model.load(path: path, params: modelParams)
         out.pointee = retainHandle(ModelHandle(model: model))
         return LOOM_OK
     }

@@ -14,16 +14,51 @@ final class SamplerHandle {
 public func loom_sampling_default_params() -> loom_sampling_params {
     loom_sampling_params(size: UInt32(MemoryLayout<loom_sampling_params>.size), temperature: 1, top_k: 0, top_p: 1,
                          min_p: 0, repetition_penalty: 1, frequency_penalty: 0, presence_penalty: 0,
-                         penalty_last_n: -1, has_seed: false, seed: 0)
+                         penalty_last_n: -1, has_seed: false, seed: 0, no_repeat_ngram_size: 0, typical_p: 1,
+                         min_new_tokens: 0, logit_bias: nil, n_logit_bias: 0, bad_words: nil, bad_words_lengths: nil,
+                         n_bad_words: 0, logits_callback: nil, logits_user_data: nil)
 }
 
-/// The Swift settings of a C params struct.
-func samplingParams(_ p: loom_sampling_params) -> SamplingParams {
-    SamplingParams(temperature: Double(p.temperature), topK: Int(p.top_k), topP: Double(p.top_p), minP: Double(p.min_p),
-                   repetitionPenalty: Double(p.repetition_penalty), frequencyPenalty: Double(p.frequency_penalty),
-                   presencePenalty: Double(p.presence_penalty), penaltyLastN: Int(p.penalty_last_n),
-                   seed: p.has_seed ? p.seed : nil)
+/// The Swift settings of a C params struct, and the user's logits callback as a processor.
+func samplingSettings(_ p: loom_sampling_params) throws -> (SamplingParams, [any LogitProcessor]) {
+    var s = SamplingParams(temperature: Double(p.temperature), topK: Int(p.top_k), topP: Double(p.top_p), minP: Double(p.min_p),
+                           repetitionPenalty: Double(p.repetition_penalty), frequencyPenalty: Double(p.frequency_penalty),
+                           presencePenalty: Double(p.presence_penalty), penaltyLastN: Int(p.penalty_last_n),
+                           noRepeatNGramSize: Int(p.no_repeat_ngram_size), seed: p.has_seed ? p.seed : nil)
+    s.typicalP = Double(p.typical_p)
+    s.minNewTokens = Int(p.min_new_tokens)
+    guard p.n_logit_bias <= 1 << 24, p.logit_bias != nil || p.n_logit_bias == 0 else {
+        throw LoomError.invalidArgument("logit_bias is NULL with n_logit_bias \(p.n_logit_bias), or more than 2^24 entries")
+    }
+    for i in 0..<p.n_logit_bias {
+        guard let e = p.logit_bias?[i] else { break }
+        s.logitBias[e.token, default: 0] += e.bias
+    }
+    guard p.n_bad_words <= 1 << 20, (p.bad_words != nil && p.bad_words_lengths != nil) || p.n_bad_words == 0 else {
+        throw LoomError.invalidArgument("bad_words or bad_words_lengths is NULL with n_bad_words \(p.n_bad_words), or more than 2^20 words")
+    }
+    var offset = 0
+    for i in 0..<p.n_bad_words {
+        guard let lengths = p.bad_words_lengths, let words = p.bad_words else { break }
+        let n = lengths[i]
+        guard n >= 1, n <= 1 << 16, offset <= (1 << 30) - n else {
+            throw LoomError.invalidArgument("bad_words_lengths[\(i)] = \(n) is outside 1...65536")
+        }
+        s.badWords.append(Array(UnsafeBufferPointer(start: words + offset, count: n)))
+        offset += n
+    }
+    var user: [any LogitProcessor] = []
+    if let cb = p.logits_callback {
+        let data = p.logits_user_data
+        user.append(LogitCallbackProcessor { logits, context in
+            cb(data, context.history.baseAddress, context.history.count, logits.baseAddress, logits.count)
+        })
+    }
+    return (s, user)
 }
+
+/// The Swift settings of a C params struct (without a callback).
+func samplingParams(_ p: loom_sampling_params) throws -> SamplingParams { try samplingSettings(p).0 }
 
 @_cdecl("loom_sampler_new")
 public func loom_sampler_new(_ params: UnsafePointer<loom_sampling_params>?,
@@ -32,7 +67,8 @@ public func loom_sampler_new(_ params: UnsafePointer<loom_sampling_params>?,
         out?.pointee = nil
         guard let out else { throw LoomError.invalidArgument("out is NULL") }
         let p = try readParams(params, defaults: loom_sampling_default_params(), what: "params")
-        out.pointee = retainHandle(SamplerHandle(chain: try SamplerChain(samplingParams(p))))
+        let (settings, user) = try samplingSettings(p)
+        out.pointee = retainHandle(SamplerHandle(chain: try SamplerChain(settings, userProcessors: user)))
         return LOOM_OK
     }
 }

@@ -1,7 +1,7 @@
 import CLoomSupport
 import LoomCore
 
-private let versionString: StaticString = "0.1.0"
+private let versionString: StaticString = "0.2.0"
 
 @_cdecl("loom_version")
 public func loom_version() -> UnsafePointer<CChar> {

@@ -25,13 +25,24 @@ struct GenerateCommand: ParsableCommand {
     func run() throws {
         let model = try modelOptions.load(vocabOnly: false)
         let tok = try model.tokenizer()
-        let ctx = try Context(model: model, params: sampling.context)
         let ids = try tok.tokenize(prompt, addSpecial: true, parseSpecial: true)
-        writeOut(Array(prompt.utf8))
-        let r = try Generator.generate(context: ctx, prompt: ids, params: sampling.generation) { _, piece in
+        let params = sampling.generation
+        let stream: ((Int32, [UInt8]) -> Bool)? = params.numBeams > 1 ? nil : { _, piece in
             writeOut(piece)
             return true
         }
+        let r: GenerationResult
+        if model.seq2seq != nil {
+            // Encoder-decoder (T5): the prompt is the encoder's input; print only the decoder's text.
+            guard let first = try Generator.generate(seq2seq: model, input: ids, params: params, threads: sampling.threads,
+                                                     onText: stream).first else { return }
+            r = first
+        } else {
+            writeOut(Array(prompt.utf8))
+            let ctx = try Context(model: model, params: sampling.context)
+            r = try Generator.generate(context: ctx, prompt: ids, params: params, onText: stream)
+        }
+        if params.numBeams > 1 { writeOut(Array(r.text.utf8)) }
         writeOut(Array("\n".utf8))
         FileHandleErr.write("[\(r.ids.count) tokens, finish: \(r.finishReason.name)]\n")
     }

@@ -22,6 +22,21 @@ struct SamplingOptions: ParsableArguments {
     @Option(name: .customLong("repeat-penalty"), help: "HF repetition penalty (1 = off).")
     var repeatPenalty: Double = 1
 
+    @Option(name: .customLong("typical-p"), help: "Locally typical sampling mass (1 = off).")
+    var typicalP: Double = 1
+
+    @Option(name: .customLong("no-repeat-ngram-size"), help: "Ban repeating n-grams of this size (0 = off).")
+    var noRepeatNGramSize: Int = 0
+
+    @Option(name: .customLong("min-new-tokens"), help: "End tokens are banned until this many tokens are new.")
+    var minNewTokens: Int = 0
+
+    @Option(name: .customLong("num-beams"), help: "Beam search with this many beams (greedy; 1 = off).")
+    var numBeams: Int = 1
+
+    @Option(name: .customLong("length-penalty"), help: "Beam scores are divided by length^this.")
+    var lengthPenalty: Double = 1
+
     @Option(help: "Seed of the draw (default: random).")
     var seed: UInt64?
 
@@ -35,9 +50,11 @@ struct SamplingOptions: ParsableArguments {
     var stop: [String] = []
 
     var generation: GenerationParams {
-        GenerationParams(maxTokens: n, sampling: SamplingParams(
-            temperature: temp, topK: topK, topP: topP, minP: minP, repetitionPenalty: repeatPenalty, seed: seed),
-            stop: stop)
+        var s = SamplingParams(temperature: temp, topK: topK, topP: topP, minP: minP, repetitionPenalty: repeatPenalty,
+                               noRepeatNGramSize: noRepeatNGramSize, seed: seed)
+        s.typicalP = typicalP
+        s.minNewTokens = minNewTokens
+        return GenerationParams(maxTokens: n, sampling: s, stop: stop, numBeams: numBeams, lengthPenalty: lengthPenalty)
     }
 
     var context: ContextParams { ContextParams(contextLength: contextSize, threads: threads) }

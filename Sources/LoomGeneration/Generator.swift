@@ -52,7 +52,8 @@ public struct GenerationParams: Sendable {
         self.earlyStopping = earlyStopping
     }
 
-    func validate() throws {
+    /// - Throws: `LoomError.invalidArgument` (or `.unsupported`) naming the first setting that does not fit.
+    public func validate() throws {
         try sampling.validate()
         guard numBeams >= 1, numBeams <= 1024 else { throw LoomError.invalidArgument("num_beams must be in 1...1024 (got \(numBeams))") }
         guard numReturnSequences >= 1, numReturnSequences <= numBeams else {
@@ -217,7 +218,8 @@ extension Array where Element == Int32 {
 extension Generator {
     /// Encoder-decoder generation (T5): encodes `input` once, then decodes from the decoder start token
     /// greedily, by sampling or by beam search, as HF `generate` on T5ForConditionalGeneration.
-    /// The returned ids exclude the decoder start token (and, as always, the end token).
+    /// The returned ids exclude the decoder start token (and, as always, the end token). maxTokens 0
+    /// generates nothing; below 0, up to T5Model.maxSequenceLength decoder positions.
     public static func generate(seq2seq model: Model, input: [Int32], params: GenerationParams, threads: Int = 1,
                                 userProcessors: [any LogitProcessor] = [],
                                 onText: ((Int32, [UInt8]) -> Bool)? = nil) throws -> [GenerationResult] {
@@ -226,6 +228,11 @@ extension Generator {
         }
         try params.validate()
         guard !input.isEmpty else { throw LoomError.invalidArgument("the input has no tokens") }
+        if params.maxTokens == 0 {
+            // Zero new tokens (the encoder-decoder API's meaning of 0; there is no context to fill).
+            let empty = GenerationResult(ids: [], text: "", finishReason: .length, promptTokens: 1, seed: nil, score: nil)
+            return Array(repeating: empty, count: params.numBeams > 1 ? params.numReturnSequences : 1)
+        }
         let session = try Seq2SeqSession(model: t5, input: input, slots: params.numBeams, threads: threads)
         let start = [session.decoderStartToken]
         return try generate(session: session, prompts: [(start, start)], tokenizer: try model.tokenizer(), params: params,

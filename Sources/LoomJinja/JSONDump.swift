@@ -118,3 +118,14 @@ enum JSONDump {
         }
     }
 }
+
+extension JinjaValue {
+    /// The value as Python's json.dumps(value, ensure_ascii=False) writes it (what `tojson` gives).
+    public func jsonText() throws -> String {
+        do {
+            return try JSONDump.dumps(self, ensureAscii: false, indent: .none, separators: .none, sortKeys: false)
+        } catch let e as JinjaError {
+            throw e.loomError
+        }
+    }
+}

@@ -88,7 +88,7 @@ extension JinjaValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, E
         case .string(let s): self = .string(s)
         case .array(let a): self = .list(a.map { JinjaValue(json: $0) })
         case .object(let o):
-            self = .dict(JinjaDict(pairs: o.keys.map { ($0, JinjaValue(json: o[$0]!)) }))
+            self = .dict(JinjaDict(pairs: o.keys.map { ($0, JinjaValue(json: o[$0] ?? .null)) }))
         }
     }
 }

@@ -9,7 +9,7 @@ import LoomKernels
 /// every position up to the largest one must be cached.
 func causalAttention(q: UnsafeMutablePointer<Float>, n: Int, positions: UnsafeBufferPointer<Int32>,
                      heads: Int, kvHeads: Int, headDim hd: Int, cache: KVCache, layer: Int,
-                     out: UnsafeMutablePointer<Float>, workspace ws: Workspace, pool: ThreadPool) throws {
+                     out: UnsafeMutablePointer<Float>, workspace ws: Workspace, pool fullPool: ThreadPool) throws {
     let group = heads / kvHeads
     let qw = heads * hd
     let span = (positions.max().map { Int($0) } ?? 0) + 1       // T: positions attended to
@@ -19,6 +19,9 @@ func causalAttention(q: UnsafeMutablePointer<Float>, n: Int, positions: UnsafeBu
     let vt = ws.buffer("attn.vt", hd * span)                  // [hd, T]: the head's values transposed
     let og = ws.buffer("attn.out", rows * hd)                 // [group·n, hd]
     let scale = 1 / Float(hd).squareRoot()
+    // A few rows over a short span (one token of a decode step) cost less than waking the pool's
+    // threads: run them on the caller (several sequences per step would otherwise wake it per head).
+    let pool = rows * span * hd < 1 << 16 ? serialPool : fullPool
 
     for g in 0..<kvHeads {
         for h in 0..<group {
@@ -52,3 +55,6 @@ func causalAttention(q: UnsafeMutablePointer<Float>, n: Int, positions: UnsafeBu
         }
     }
 }
+
+/// A pool of just the calling thread, for work too small to share.
+private let serialPool = ThreadPool(threadCount: 1)

@@ -245,6 +245,22 @@ public final class Context: @unchecked Sendable {
         try logitsStorage.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[0..<(logitsRows * network.vocabSize)])) }
     }
 
+    /// Keeps only these rows of the last decode's logits, in this order (each index < logitsRows).
+    public func keepLogitsRows(_ rows: [Int]) {
+        let v = network.vocabSize
+        let valid = rows.filter { $0 >= 0 && $0 < logitsRows }
+        var kept = [Float](repeating: 0, count: max(valid.count * v, logitsStorage.count))
+        for (j, r) in valid.enumerated() {
+            kept.withUnsafeMutableBufferPointer { dst in
+                logitsStorage.withUnsafeBufferPointer { src in
+                    (dst.baseAddress! + j * v).update(from: src.baseAddress! + r * v, count: v)
+                }
+            }
+        }
+        logitsStorage = kept
+        logitsRows = valid.count
+    }
+
     /// Forgets every cached position of every sequence.
     public func clear() {
         for c in caches { c?.clear() }

@@ -6,7 +6,14 @@ import LoomTokenizers
 public struct ModelParams: Sendable {
     /// Load only the vocabulary and metadata (any GGUF, whatever its architecture; no weights checked).
     public var vocabOnly = false
-    public init(vocabOnly: Bool = false) { self.vocabOnly = vocabOnly }
+    /// Called on the loading thread with the load's progress, rising strictly from 0 (file parsed,
+    /// tokenizer built) to 1 (model complete); returning false cancels the load, which then throws
+    /// `LoomError` with status `.aborted` after releasing everything it took.
+    public var progress: (@Sendable (Float) -> Bool)?
+    public init(vocabOnly: Bool = false, progress: (@Sendable (Float) -> Bool)? = nil) {
+        self.vocabOnly = vocabOnly
+        self.progress = progress
+    }
 }
 
 /// A loaded model: its file(s), metadata and tokenizer. Immutable after loading, so one model may be
@@ -34,12 +41,36 @@ public final class Model: @unchecked Sendable {
     public let seq2seq: T5Model?
 
     public static func load(path: String, params: ModelParams = ModelParams()) throws -> Model {
+        let started = monotonicSeconds()
+        let progress = params.progress.map { LoadProgress(callback: $0) }
+        let model = try LoadProgress.with(progress) { try load(path: path, params: params, progress: progress) }
+        try progress?.report(1)
+        if Log.isEnabled(.info) {
+            let (count, bytes) = model.tensorTotals
+            let kind: String
+            switch model.source {
+            case .gguf(let g): kind = "GGUF v\(g.version)"
+            case .hf(let f): kind = "HF folder, \(f.weightFiles.count) safetensors file(s)"
+            }
+            let ms = Int(((monotonicSeconds() - started) * 1000).rounded())
+            let what = params.vocabOnly ? "vocabulary and metadata only" : "\(count) tensors, \(formatBytes(bytes))"
+            Log.info("loaded '\(path)' (\(kind)): architecture \(model.architecture ?? "?"), \(what), in \(ms) ms")
+        }
+        if Log.isEnabled(.debug), let n = model.network {
+            Log.debug("'\(path)': \(n.layerCount) layers, hidden size \(n.hiddenSize), \(n.vocabSize) tokens, trained context \(n.trainedContextLength)")
+        }
+        return model
+    }
+
+    private static func load(path: String, params: ModelParams, progress: LoadProgress?) throws -> Model {
         if isDirectory(path) {
             let folder = try HFFolder(path: path, loadWeights: !params.vocabOnly)
             let tokenizer: Result<Tokenizer, LoomError>
             do { tokenizer = .success(try Tokenizer.load(path: path)) } catch let e as LoomError {
+                Log.warn("'\(path)': no usable tokenizer: \(e.message)")
                 tokenizer = .failure(e)
             }
+            try progress?.start(totalBytes: folder.weightFiles.reduce(0) { $0 + $1.tensors.reduce(0) { $0 + $1.byteCount } })
             let networks = params.vocabOnly ? Architectures.Networks() : try Architectures.load(
                 architecture: folder.config?.modelType, weights: WeightSource(path: path, source: .hf(folder)))
             return Model(path: path, source: .hf(folder), params: params,
@@ -53,9 +84,11 @@ public final class Model: @unchecked Sendable {
         }
         let tokenizer: Result<Tokenizer, LoomError>
         do { tokenizer = .success(try Tokenizer.load(gguf: gguf)) } catch let e as LoomError {
+            Log.warn("'\(path)': no usable tokenizer: \(e.message)")
             tokenizer = .failure(e)
         }
         let meta = gguf.metadataKeys.map { (key: $0, value: gguf.metadata[$0]?.displayString ?? "") }
+        try progress?.start(totalBytes: gguf.tensors.reduce(0) { $0 + ($1.byteCount ?? 0) })
         let networks = params.vocabOnly ? Architectures.Networks() : try Architectures.load(
             architecture: gguf.architecture, weights: WeightSource(path: path, source: .gguf(gguf)))
         return Model(path: path, source: .gguf(gguf), params: params, metadata: meta, tokenizer: tokenizer,
@@ -102,6 +135,16 @@ public final class Model: @unchecked Sendable {
                 return (n, s)
             }
             return named?.first { $0.0 == "default" }?.1 ?? named?.first?.1
+        }
+    }
+
+    /// Number of tensors in the model's file(s) and their bytes.
+    public var tensorTotals: (count: Int, bytes: Int) {
+        switch source {
+        case .gguf(let g): return (g.tensors.count, g.tensors.reduce(0) { $0 + ($1.byteCount ?? 0) })
+        case .hf(let f):
+            return (f.weightFiles.reduce(0) { $0 + $1.tensors.count },
+                    f.weightFiles.reduce(0) { $0 + $1.tensors.reduce(0) { $0 + $1.byteCount } })
         }
     }
 

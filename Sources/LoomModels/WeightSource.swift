@@ -14,15 +14,23 @@ public struct WeightTensor: @unchecked Sendable {
 
     public var elementCount: Int { dims.reduce(1, *) }
 
+    /// Tells a load in progress that its loader reached this tensor (progress report, cancel point).
+    func reportProgress() throws {
+        guard let progress = LoadProgress.current else { return }
+        try progress.reached(data, bytes: type.byteCount(elements: elementCount) ?? 0)
+    }
+
     /// As a matrix of dims[1] rows × dims[0] columns, repacked into the kernels' layout (same size;
     /// the file's pages it came from are released).
     public func matrix() throws -> WeightMatrix {
         guard dims.count == 2 else { throw LoomError.format("'\(name)' should be a matrix, has shape \(dims)") }
+        try reportProgress()
         return try WeightMatrix(type: type, rows: dims[1], cols: dims[0], data: data).prepared(source: file)
     }
 
     /// A small tensor (norm weight, bias) copied out as f32.
     public func floats() throws -> [Float] {
+        try reportProgress()
         let n = elementCount
         guard WeightMatrix.supported.contains(type), n % type.blockSize == 0 else {
             throw LoomError.unsupported("'\(name)' has type \(type.name), which Loom cannot read")
@@ -58,6 +66,12 @@ public struct WeightSource: Sendable {
     }
 
     public func optional(_ ggufName: String) throws -> WeightTensor? {
+        guard let t = try find(ggufName) else { return nil }
+        try t.reportProgress()
+        return t
+    }
+
+    private func find(_ ggufName: String) throws -> WeightTensor? {
         switch source {
         case .gguf(let g):
             guard let t = g.tensor(named: ggufName) else { return nil }

@@ -105,6 +105,12 @@ final class ChatTemplateCorpusTests: XCTestCase {
             for r in reasons.prefix(3) { print("    \(r)") }
         }
         XCTAssertGreaterThan(total, 0)
+        // The acceptance grid: SmolLM2's own template, conversations with and without a system turn
+        // (each rendered with add_generation_prompt off and on), bos "<s>" and eos "</s>".
+        XCTAssertNotNil(templates["HuggingFaceTB-SmolLM2-135M-Instruct.jinja"], "SmolLM2's template is missing")
+        let firstRoles = cases.compactMap { $0["messages"]?.array?.first?["role"]?.string }
+        XCTAssertTrue(firstRoles.contains("system") && firstRoles.contains("user"))
+        XCTAssertEqual([bos, eos], ["<s>", "</s>"])
         XCTAssertEqual(identical.count, total, "templates not byte-identical: \(failures.map(\.0))")
     }
 }

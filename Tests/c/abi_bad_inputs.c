@@ -64,6 +64,134 @@ static void expect_load_fails(const char *what, const char *scratch, const void 
 /* Offsets of the GGUF header fields we patch. */
 static void put_u64(unsigned char *p, uint64_t v) { memcpy(p, &v, 8); }
 
+/* A progress callback that cancels at once. */
+static bool cancel_progress(void *user_data, float progress) {
+    (void)progress;
+    ++*(int *)user_data;
+    return false;
+}
+
+/* Chat templates and prompt building: NULLs, bad params, bad JSON, raising and unparsable templates,
+ * too-small buffers; and a few renders that must come out exactly. */
+static void expect_text(const char *what, int32_t n, const char *got, const char *want) {
+    if (n >= 0 && (size_t)n == strlen(want) && strcmp(got, want) == 0) passed++;
+    else { failed++; printf("FAIL %s: %d '%s' (want '%s'): %s\n", what, n, n >= 0 ? got : "", want, loom_last_error()); }
+}
+
+static void expect_status(const char *what, int32_t n, loom_status want) {
+    expect_fail(what, n);
+    if (loom_last_status() != want) { failed++; printf("FAIL %s: status %d, want %d\n", what, loom_last_status(), want); }
+}
+
+static void chat_and_prompt_cases(const char *model_path) {
+    char out[1024];
+    loom_chat_message msg = {"user", "hi"};
+    loom_chat_message no_content = {"user", NULL};
+    loom_chat_params cp = loom_chat_default_params();
+    const char *echo = "{{ bos_token }}{% for m in messages %}{{ m.role }}:{{ m.content }};{% endfor %}{{ eos_token }}";
+
+    expect_status("chat_ex model and tmpl NULL", loom_chat_apply_template_ex(NULL, NULL, &msg, 1, &cp, out, sizeof out),
+                  LOOM_ERR_INVALID_ARGUMENT);
+    expect_fail("chat_ex messages NULL", loom_chat_apply_template_ex(NULL, echo, NULL, 1, &cp, out, sizeof out));
+    expect_fail("chat_ex NULL content", loom_chat_apply_template_ex(NULL, echo, &no_content, 1, &cp, out, sizeof out));
+    expect_fail("chat_ex n_messages huge", loom_chat_apply_template_ex(NULL, echo, &msg, (size_t)-1, &cp, out, sizeof out));
+    expect_fail("chat_ex buffer NULL", loom_chat_apply_template_ex(NULL, echo, &msg, 1, &cp, NULL, 64));
+    expect_status("chat_ex raise_exception",
+                  loom_chat_apply_template_ex(NULL, "{{ raise_exception('no system role') }}", &msg, 1, NULL, out, sizeof out),
+                  LOOM_ERR_INVALID_ARGUMENT);
+    if (!strstr(loom_last_error(), "no system role")) { failed++; printf("FAIL raise_exception message '%s'\n", loom_last_error()); }
+    expect_status("chat_ex syntax error", loom_chat_apply_template_ex(NULL, "{% if %}", &msg, 1, NULL, out, sizeof out),
+                  LOOM_ERR_FORMAT);
+    expect_fail("chat_ex undefined call", loom_chat_apply_template_ex(NULL, "{{ nothing() }}", &msg, 1, NULL, out, sizeof out));
+    loom_chat_params bad = cp;
+    bad.size = 0;
+    expect_fail("chat_ex params size 0", loom_chat_apply_template_ex(NULL, echo, &msg, 1, &bad, out, sizeof out));
+    bad = cp;
+    bad.extra_json = "[1]";
+    expect_fail("chat_ex extra_json not an object", loom_chat_apply_template_ex(NULL, echo, &msg, 1, &bad, out, sizeof out));
+    bad.extra_json = "{\"tools\": ";
+    expect_fail("chat_ex extra_json truncated", loom_chat_apply_template_ex(NULL, echo, &msg, 1, &bad, out, sizeof out));
+    bad = cp;
+    bad.now = INT64_MAX;
+    expect_fail("chat_ex now out of range", loom_chat_apply_template_ex(NULL, echo, &msg, 1, &bad, out, sizeof out));
+
+    expect_fail("chat_json messages NULL", loom_chat_apply_template_json(NULL, echo, NULL, NULL, out, sizeof out));
+    expect_fail("chat_json model and tmpl NULL", loom_chat_apply_template_json(NULL, NULL, "[]", NULL, out, sizeof out));
+    expect_fail("chat_json not JSON", loom_chat_apply_template_json(NULL, echo, "[{\"role\": ", NULL, out, sizeof out));
+    expect_fail("chat_json not an array", loom_chat_apply_template_json(NULL, echo, "{\"role\": \"user\"}", NULL, out, sizeof out));
+    expect_fail("chat_json unterminated string", loom_chat_apply_template_json(NULL, echo, "[\"abc]", NULL, out, sizeof out));
+    char deep[20001];
+    memset(deep, '[', 20000);
+    deep[20000] = 0;
+    expect_fail("chat_json deeply nested", loom_chat_apply_template_json(NULL, echo, deep, NULL, out, sizeof out));
+
+    /* Renders: bos/eos without a model, the JSON and struct forms agree, too-small buffers. */
+    cp.bos_token = "<s>";
+    cp.eos_token = "</s>";
+    int32_t n = loom_chat_apply_template_ex(NULL, echo, &msg, 1, &cp, out, sizeof out);
+    expect_text("chat_ex bos/eos", n, out, "<s>user:hi;</s>");
+    n = loom_chat_apply_template_json(NULL, echo, "[{\"role\": \"user\", \"content\": \"hi\"}]", &cp, out, sizeof out);
+    expect_text("chat_json bos/eos", n, out, "<s>user:hi;</s>");
+    n = loom_chat_apply_template_ex(NULL, echo, &msg, 1, &cp, out, 4);
+    if (n == -16 && loom_last_status() == LOOM_ERR_BUFFER_TOO_SMALL) passed++;
+    else { failed++; printf("FAIL chat_ex too-small buffer returned %d\n", n); }
+    cp.extra_json = "{\"bos_token\": \"[B]\", \"x\": 1}";
+    n = loom_chat_apply_template_ex(NULL, "{{ bos_token }}{{ x + 1 }}", &msg, 1, &cp, out, sizeof out);
+    expect_text("chat_ex extra_json overrides", n, out, "[B]2");
+    n = loom_chat_apply_template(NULL, echo, &msg, 1, true, out, sizeof out);
+    expect_text("chat (old form) without a model", n, out, "user:hi;");
+
+    /* A model without a chat template. */
+    loom_model_params mp = loom_model_default_params();
+    mp.vocab_only = true;
+    loom_model *model = NULL;
+    if (loom_model_load(model_path, &mp, &model) == LOOM_OK) {
+        char key[8];
+        if (loom_model_meta_val_str(model, "tokenizer.chat_template", key, sizeof key) < 0) {
+            expect_status("chat_ex model without a template",
+                          loom_chat_apply_template_ex(model, NULL, &msg, 1, NULL, out, sizeof out), LOOM_ERR_UNSUPPORTED);
+        }
+        n = loom_chat_apply_template_ex(model, "{{ messages[0].content }}", &msg, 1, NULL, out, sizeof out);
+        expect_text("chat_ex with a model and a template", n, out, "hi");
+        loom_model_free(model);
+    } else { failed++; printf("FAIL load %s: %s\n", model_path, loom_last_error()); }
+
+    /* Prompt building. */
+    loom_prompt_params pp = loom_prompt_default_params();
+    expect_fail("prompt_text NULL", loom_prompt_text(NULL, out, sizeof out));
+    expect_fail("prompt_messages_json NULL", loom_prompt_messages_json(NULL, out, sizeof out));
+    expect_fail("prompt_apply_template NULL prompt", loom_prompt_apply_template(NULL, echo, NULL, NULL, out, sizeof out));
+    expect_fail("prompt_apply_template model and tmpl NULL", loom_prompt_apply_template(NULL, NULL, &pp, NULL, out, sizeof out));
+    loom_prompt_params badp = pp;
+    badp.size = 0;
+    expect_fail("prompt size 0", loom_prompt_text(&badp, out, sizeof out));
+    badp = pp;
+    badp.n_examples = 2;
+    expect_fail("prompt examples NULL", loom_prompt_text(&badp, out, sizeof out));
+    loom_prompt_example ex[2] = {{"1+1?", "2"}, {"2+2?", NULL}};
+    badp.examples = ex;
+    expect_fail("prompt example output NULL", loom_prompt_messages_json(&badp, out, sizeof out));
+    badp.n_examples = (size_t)-1;
+    expect_fail("prompt n_examples huge", loom_prompt_text(&badp, out, sizeof out));
+    n = loom_prompt_text(&pp, out, sizeof out);
+    expect_text("prompt_text empty", n, out, "");
+    pp.instructions = "Answer with a number.";
+    pp.task = " 3+3? ";
+    pp.examples = ex;
+    pp.n_examples = 1;
+    n = loom_prompt_text(&pp, out, sizeof out);
+    expect_text("prompt_text", n, out, "## Instructions\nAnswer with a number.\n\n## Examples\nInput: 1+1?\nOutput: 2\n\n## Task\n3+3?");
+    n = loom_prompt_messages_json(&pp, out, sizeof out);
+    expect_text("prompt_messages_json", n, out,
+                "[{\"role\": \"system\", \"content\": \"Answer with a number.\"}, {\"role\": \"user\", \"content\": \"1+1?\"}, "
+                "{\"role\": \"assistant\", \"content\": \"2\"}, {\"role\": \"user\", \"content\": \"3+3?\"}]");
+    n = loom_prompt_apply_template(NULL, echo, &pp, NULL, out, sizeof out);
+    expect_text("prompt_apply_template", n, out, "system:Answer with a number.;user:1+1?;assistant:2;user:3+3?;");
+    n = loom_prompt_text(&pp, out, 8);
+    if (n < 0 && loom_last_status() == LOOM_ERR_BUFFER_TOO_SMALL) passed++;
+    else { failed++; printf("FAIL prompt_text too-small buffer returned %d\n", n); }
+}
+
 int main(int argc, char **argv) {
     if (argc < 4) { fprintf(stderr, "usage: %s MODEL.gguf TOKENIZER.json SCRATCH [T5-FOLDER]\n", argv[0]); return 2; }
     const char *model_path = argv[1], *tok_path = argv[2], *scratch = argv[3];
@@ -99,6 +227,26 @@ int main(int argc, char **argv) {
     loom_model_params bad = loom_model_default_params();
     bad.size = 0;
     expect_fail("params size 0", loom_model_load(model_path, &bad, &m));
+
+    /* Load progress and logging: a cancelling callback (a good file: aborted; a bad one: not called),
+     * log levels out of range, a NULL log callback with user data. */
+    int progress_calls = 0;
+    loom_model_params cancelling = loom_model_default_params();
+    cancelling.progress_callback = cancel_progress;
+    cancelling.progress_user_data = &progress_calls;
+    m = (loom_model *)0x1;
+    expect_fail("progress cancels", loom_model_load(model_path, &cancelling, &m));
+    if (loom_last_status() != LOOM_ERR_ABORTED || m != NULL || progress_calls != 1) {
+        failed++; printf("FAIL progress cancel: status %d, %d calls\n", loom_last_status(), progress_calls);
+    } else passed++;
+    expect_fail("progress on a missing file", loom_model_load("/nonexistent/model.gguf", &cancelling, &m));
+    if (progress_calls != 1) { failed++; printf("FAIL progress called for a missing file\n"); } else passed++;
+    expect_fail("log level 4", loom_log_set_level(4));
+    expect_fail("log level -1", loom_log_set_level(-1));
+    expect_fail("log level INT32_MIN", loom_log_set_level(INT32_MIN));
+    loom_log_set(NULL, &progress_calls);
+    loom_log_set(NULL, NULL);
+    if (loom_log_get_level() != LOOM_LOG_INFO) { failed++; printf("FAIL log level changed by bad input\n"); } else passed++;
 
     /* Missing file, a directory without a model, an empty file, wrong magic. */
     expect_fail("missing file", loom_model_load("/nonexistent/model.gguf", NULL, &m));
@@ -439,6 +587,8 @@ int main(int argc, char **argv) {
             loom_model_free(headless);
         } else { failed++; printf("FAIL load %s: %s\n", bert_gguf, loom_last_error()); }
     }
+
+    chat_and_prompt_cases(model_path);
 
     free(good);
     free(copy);

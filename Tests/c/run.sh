@@ -42,6 +42,16 @@ mkdir -p "$work/scratch"
 "$work/abi_bad_inputs" "$LOOM_ROOT/Tests/Fixtures/tiny-llama/model.f32.gguf" \
     "$LOOM_ROOT/Tests/Fixtures/tiny-llama/tokenizer.json" "$work/scratch" "$LOOM_ROOT/Tests/Fixtures/tiny-t5" | tail -n 5
 
+echo "-- batching, beam search, logit processors, abort and state"
+cc "${CFLAGS[@]}" Tests/c/abi_generation.c -L "$LIB" -lloom -lm -Wl,-rpath,"$LIB" -o "$work/abi_generation"
+"$work/abi_generation" "$LOOM_ROOT/Tests/Fixtures/tiny-llama/model.f32.gguf" "$work/scratch" | tail -n 3
+
+echo "-- load progress with cancel, and the log callback"
+cc "${CFLAGS[@]}" Tests/c/abi_progress_log.c -L "$LIB" -lloom -Wl,-rpath,"$LIB" -o "$work/abi_progress_log"
+leak_check=()  # 200 cancelled loads of the default model: memory and mappings must not grow
+[ -f "$LOOM_DEFAULT_MODEL" ] && leak_check=("$LOOM_DEFAULT_MODEL" 200)
+"$work/abi_progress_log" "$LOOM_ROOT/Tests/Fixtures/tiny-llama/model.f32.gguf" "${leak_check[@]}" | tail -n 5
+
 echo "-- CMake: install, then find_package(Loom) from examples/c"
 cmake -S "$LOOM_ROOT" -B "$work/build" -DCMAKE_INSTALL_PREFIX="$work/prefix" >/dev/null
 cmake --build "$work/build" >/dev/null

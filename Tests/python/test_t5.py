@@ -40,16 +40,19 @@ def test_text_input_appends_eos(t5):
     assert t5.generate(refs()[0]["ids"], max_new_tokens=0).ids == []
 
 
-def test_sampling_options_raise(t5):
+def test_sampling_stream_and_stop(t5):
     ids = refs()[0]["ids"]
-    for options in ({"temperature": 0.8}, {"top_k": 5}, {"top_p": 0.9}, {"repetition_penalty": 1.2}):
-        with pytest.raises(loom.LoomError, match="not supported on T5"):
-            t5.generate(ids, max_new_tokens=4, **options)
+    for options in ({"temperature": 0.8}, {"top_k": 5, "temperature": 1.0}, {"top_p": 0.9, "temperature": 1.0},
+                    {"repetition_penalty": 1.2}):
+        a = t5.generate(ids, max_new_tokens=4, seed=5, **options)
+        assert a.ids == t5.generate(ids, max_new_tokens=4, seed=5, **options).ids   # seeded: repeatable
     assert t5.generate(ids, max_new_tokens=2, temperature=0, seed=3).ids == refs()[0]["generate"]["greedy"][1:3]
-    with pytest.raises(loom.LoomError):
-        t5.generate(ids, max_new_tokens=4, stream=True)
-    with pytest.raises(loom.LoomError):
-        t5.generate(ids, max_new_tokens=4, stop=["x"])
+    pieces = list(t5.generate(ids, max_new_tokens=4, repetition_penalty=1.3, stream=True))
+    assert "".join(pieces) == t5.generate(ids, max_new_tokens=4, repetition_penalty=1.3).text
+    full = t5.generate(ids, max_new_tokens=6, repetition_penalty=1.3)
+    if len(full.text) > 1:
+        cut = t5.generate(ids, max_new_tokens=6, repetition_penalty=1.3, stop=[full.text[1:]])
+        assert cut.finish_reason == "stop" and cut.text == full.text[:1]
 
 
 def test_bad_inputs_raise(t5):

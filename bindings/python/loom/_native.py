@@ -7,15 +7,34 @@ LOOM_OK = 0
 LOOM_ERR_BUFFER_TOO_SMALL = -8
 
 
+LOOM_ERR_ABORTED = -6
+
+PROGRESS_CALLBACK = ctypes.CFUNCTYPE(c_bool, c_void_p, c_float)
+LOG_CALLBACK = ctypes.CFUNCTYPE(None, c_void_p, c_int32, c_char_p)
+LOOM_LOG_ERROR, LOOM_LOG_WARN, LOOM_LOG_INFO, LOOM_LOG_DEBUG = 0, 1, 2, 3
+
+
 class ModelParams(ctypes.Structure):
-    _fields_ = [("size", c_uint32), ("vocab_only", c_bool)]
+    _fields_ = [("size", c_uint32), ("vocab_only", c_bool), ("progress_callback", PROGRESS_CALLBACK),
+                ("progress_user_data", c_void_p)]
+
+
+class LogitBias(ctypes.Structure):
+    _fields_ = [("token", c_int32), ("bias", c_float)]
+
+
+LOGITS_CALLBACK = ctypes.CFUNCTYPE(None, c_void_p, POINTER(c_int32), c_size_t, POINTER(c_float), c_size_t)
+ABORT_CALLBACK = ctypes.CFUNCTYPE(c_bool, c_void_p)
 
 
 class SamplingParams(ctypes.Structure):
     _fields_ = [("size", c_uint32), ("temperature", c_float), ("top_k", c_int32), ("top_p", c_float),
                 ("min_p", c_float), ("repetition_penalty", c_float), ("frequency_penalty", c_float),
                 ("presence_penalty", c_float), ("penalty_last_n", c_int32), ("has_seed", c_bool),
-                ("seed", c_uint64)]
+                ("seed", c_uint64), ("no_repeat_ngram_size", c_int32), ("typical_p", c_float),
+                ("min_new_tokens", c_int32), ("logit_bias", POINTER(LogitBias)), ("n_logit_bias", c_size_t),
+                ("bad_words", POINTER(c_int32)), ("bad_words_lengths", POINTER(c_size_t)), ("n_bad_words", c_size_t),
+                ("logits_callback", LOGITS_CALLBACK), ("logits_user_data", c_void_p)]
 
 
 TOKEN_CALLBACK = ctypes.CFUNCTYPE(c_bool, c_void_p, c_size_t, c_int32, ctypes.POINTER(ctypes.c_char), c_size_t)
@@ -24,16 +43,32 @@ TOKEN_CALLBACK = ctypes.CFUNCTYPE(c_bool, c_void_p, c_size_t, c_int32, ctypes.PO
 class GenerateParams(ctypes.Structure):
     _fields_ = [("size", c_uint32), ("max_tokens", c_int32), ("sampling", SamplingParams),
                 ("stop", POINTER(c_char_p)), ("n_stop", c_size_t), ("on_token", TOKEN_CALLBACK),
-                ("user_data", c_void_p)]
+                ("user_data", c_void_p), ("num_beams", c_int32), ("num_return_sequences", c_int32),
+                ("length_penalty", c_float), ("early_stopping", c_int32)]
 
 
 class ChatMessage(ctypes.Structure):
     _fields_ = [("role", c_char_p), ("content", c_char_p)]
 
 
+class ChatParams(ctypes.Structure):
+    _fields_ = [("size", c_uint32), ("add_generation_prompt", c_bool), ("bos_token", c_char_p),
+                ("eos_token", c_char_p), ("extra_json", c_char_p), ("now", ctypes.c_int64)]
+
+
+class PromptExample(ctypes.Structure):
+    _fields_ = [("input", c_char_p), ("output", c_char_p)]
+
+
+class PromptParams(ctypes.Structure):
+    _fields_ = [("size", c_uint32), ("instructions", c_char_p), ("context", c_char_p), ("task", c_char_p),
+                ("output_format", c_char_p), ("examples", POINTER(PromptExample)), ("n_examples", c_size_t),
+                ("system_turn", c_bool)]
+
+
 class ContextParams(ctypes.Structure):
     _fields_ = [("size", c_uint32), ("n_ctx", c_uint32), ("n_batch", c_uint32), ("n_threads", c_int32),
-                ("type_kv", c_int32)]
+                ("type_kv", c_int32), ("n_seq_max", c_uint32)]
 
 
 class BatchParams(ctypes.Structure):
@@ -88,6 +123,10 @@ def _declare(lib):
     fn("loom_last_status", c_int32)
     fn("loom_status_string", c_char_p, c_int32)
     fn("loom_model_default_params", ModelParams)
+    if hasattr(lib, "loom_log_set"):  # the log callback (include/loom.h, "logging")
+        fn("loom_log_set", None, LOG_CALLBACK, c_void_p)
+        fn("loom_log_set_level", c_int32, c_int32)
+        fn("loom_log_get_level", c_int32)
     fn("loom_model_load", c_int32, c_char_p, POINTER(ModelParams), POINTER(c_void_p))
     fn("loom_model_free", None, model_p)
     fn("loom_model_meta_count", c_int32, model_p)
@@ -122,6 +161,15 @@ def _declare(lib):
     fn("loom_context_clear", c_int32, ctx_p)
     fn("loom_context_truncate", c_int32, ctx_p, c_int32)
     fn("loom_sampling_default_params", SamplingParams)
+    fn("loom_context_decode_batch", c_int32, ctx_p, POINTER(c_int32), POINTER(c_int32), POINTER(c_bool), c_size_t)
+    fn("loom_context_seq_position", c_int32, ctx_p, c_int32)
+    fn("loom_context_seq_copy", c_int32, ctx_p, c_int32, c_int32)
+    fn("loom_context_seq_remove", c_int32, ctx_p, c_int32)
+    fn("loom_context_set_abort_callback", c_int32, ctx_p, ABORT_CALLBACK, c_void_p)
+    fn("loom_context_state_save", ctypes.c_int64, ctx_p, POINTER(ctypes.c_uint8), c_size_t)
+    fn("loom_context_state_load", c_int32, ctx_p, POINTER(ctypes.c_uint8), c_size_t)
+    fn("loom_context_state_save_file", c_int32, ctx_p, c_char_p)
+    fn("loom_context_state_load_file", c_int32, ctx_p, c_char_p)
     fn("loom_sampler_new", c_int32, POINTER(SamplingParams), POINTER(c_void_p))
     fn("loom_sampler_free", None, c_void_p)
     fn("loom_sampler_sample", c_int32, c_void_p, ctx_p, c_int32, POINTER(c_int32), c_size_t, POINTER(c_int32))
@@ -136,8 +184,20 @@ def _declare(lib):
     fn("loom_generation_text", c_int32, c_void_p, c_size_t, c_char_p, c_size_t)
     fn("loom_generation_finish_reason", c_int32, c_void_p, c_size_t)
     fn("loom_chat_apply_template", c_int32, model_p, c_char_p, POINTER(ChatMessage), c_size_t, c_bool,
+    fn("loom_generation_score", c_int32, c_void_p, c_size_t, POINTER(c_float))
        c_char_p, c_size_t)
     fn("loom_bpe_train_default_params", BpeTrainParams)
+    if hasattr(lib, "loom_chat_apply_template_json"):  # chat params, JSON messages, prompt building
+        fn("loom_chat_default_params", ChatParams)
+        fn("loom_chat_apply_template_ex", c_int32, model_p, c_char_p, POINTER(ChatMessage), c_size_t,
+           POINTER(ChatParams), c_char_p, c_size_t)
+        fn("loom_chat_apply_template_json", c_int32, model_p, c_char_p, c_char_p, POINTER(ChatParams), c_char_p,
+           c_size_t)
+        fn("loom_prompt_default_params", PromptParams)
+        fn("loom_prompt_text", c_int32, POINTER(PromptParams), c_char_p, c_size_t)
+        fn("loom_prompt_messages_json", c_int32, POINTER(PromptParams), c_char_p, c_size_t)
+        fn("loom_prompt_apply_template", c_int32, model_p, c_char_p, POINTER(PromptParams), POINTER(ChatParams),
+           c_char_p, c_size_t)
     fn("loom_bpe_train", c_int32, POINTER(c_char_p), POINTER(c_size_t), c_size_t, POINTER(c_char_p), c_size_t,
        POINTER(BpeTrainParams), POINTER(c_void_p))
     fn("loom_bpe_training_free", None, c_void_p)
@@ -160,6 +220,8 @@ def _declare(lib):
         fn("loom_model_is_seq2seq", c_int32, model_p)
         fn("loom_seq2seq_generate", c_int32, model_p, POINTER(c_int32), c_size_t, c_int32, POINTER(c_int32), c_size_t)
     return lib
+        fn("loom_seq2seq_generate_ex", c_int32, model_p, POINTER(c_int32), c_size_t, c_int32, POINTER(GenerateParams),
+           POINTER(c_void_p))
 
 
 _lib = None

@@ -1,4 +1,5 @@
 import ctypes
+import os
 
 import numpy as np
 
@@ -10,12 +11,13 @@ from .errors import LoomError, check
 class Context(Handle):
     """Runs a model: KV cache, threads and the last logits. Use from one thread at a time.
 
-    Made by Model.new_context(n_ctx=0, n_batch=512, n_threads=None, kv_type="f32"); kv_type "f16"
-    halves the KV cache's memory."""
+    Made by Model.new_context(n_ctx=0, n_batch=512, n_threads=None, kv_type="f32", n_seq_max=16);
+    kv_type "f16" halves the KV cache's memory. It holds n_seq_max sequences (ids 0..n_seq_max-1),
+    each with its own KV cache allocated on first use; calls without a sequence act on sequence 0."""
 
     _kind = "context"
 
-    def __init__(self, model, n_ctx=0, n_batch=512, n_threads=None, kv_type="f32"):
+    def __init__(self, model, n_ctx=0, n_batch=512, n_threads=None, kv_type="f32", n_seq_max=16):
         lib = _native.lib()
         params = lib.loom_context_default_params()
         params.n_ctx = _uint("n_ctx", n_ctx)
@@ -27,6 +29,9 @@ class Context(Handle):
         if kv_type not in ("f32", "f16"):
             raise LoomError(-1, f"kv_type must be 'f32' or 'f16', got {kv_type!r}")
         params.type_kv = 1 if kv_type == "f16" else 0
+        params.n_seq_max = _uint("n_seq_max", n_seq_max)
+        self.n_seq_max = n_seq_max
+        self._abort = None
         handle = ctypes.c_void_p()
         check(lib.loom_context_new(model._h(), ctypes.byref(params), ctypes.byref(handle)))
         self._handle = handle
@@ -63,15 +68,100 @@ class Context(Handle):
         check(lib.loom_context_logits(self._h(), 0, ctypes.byref(ptr)))
         return np.ctypeslib.as_array(ptr, shape=(n, self.n_vocab)).copy()
 
-    def generate(self, ids, max_new_tokens=256, stop=None, stream=False, **sampling):
-        """Generates from prompt ids on this context (reusing the cached prefix they share with it);
-        see Model.generate for the keywords."""
-        from .generation import run_generate, sampling_params, stream_generate
-        ids = [int(i) for i in ids]
-        params = sampling_params(**sampling)
+    def generate(self, ids, max_new_tokens=256, stop=None, stream=False, **kwargs):
+        """Generates from prompt ids — or a list of id lists, one sequence each, advancing together —
+        on this context (reusing the cached prefix a sequence shares with its prompt); see
+        Model.generate for the keywords and results."""
+        from . import generation
+        from .model import _is_batch
+        unknown = set(kwargs) - set(generation.GENERATE_KEYS)
+        if unknown:
+            raise TypeError(f"generate() got unexpected keyword arguments {sorted(unknown)}")
+        batched = _is_batch(ids)
+        prompts = [[int(i) for i in p] for p in (ids if batched else [ids])]
+        settings = generation.Settings(max_new_tokens=max_new_tokens, stop=stop, **kwargs)
+        call = generation.context_call(self._h(), prompts)
         if stream:
-            return stream_generate(self._h(), ids, max_new_tokens, params, stop, keepalive=self)
-        return run_generate(self._h(), ids, max_new_tokens, params, stop)
+            if batched:
+                raise LoomError(-4, "stream=True takes one prompt")
+            return generation.stream(call, settings, keepalive=self)
+        return generation.shape(generation.run(call, settings), len(prompts), settings, batched)
+
+    # ------------------------------------------------------------------ several sequences
+
+    def decode_batch(self, rows, logits=None):
+        """Advances several sequences in shared forward passes. rows: list of (seq_id, token) in order
+        (a sequence's rows in position order; sequences may interleave). logits: list of bools per row
+        (None: the last row of each sequence). Kept rows are numbered in row order for logits()."""
+        rows = list(rows)
+        if not rows:
+            raise LoomError(-1, "decode_batch needs at least one row")
+        toks = _ids([t for _, t in rows])
+        seqs = (ctypes.c_int32 * len(rows))(*[int(s) for s, _ in rows])
+        flags = None
+        if logits is not None:
+            if len(logits) != len(rows):
+                raise LoomError(-1, "logits needs one flag per row")
+            flags = (ctypes.c_bool * len(rows))(*[bool(f) for f in logits])
+        check(_native.lib().loom_context_decode_batch(self._h(), toks, seqs, flags, len(rows)))
+
+    def seq_position(self, seq):
+        return check(_native.lib().loom_context_seq_position(self._h(), int(seq)))
+
+    def seq_copy(self, src, dst):
+        """Makes sequence dst a copy of sequence src (to fork a prompt)."""
+        check(_native.lib().loom_context_seq_copy(self._h(), int(src), int(dst)))
+
+    def seq_remove(self, seq):
+        check(_native.lib().loom_context_seq_remove(self._h(), int(seq)))
+
+    # ------------------------------------------------------------------ control and state
+
+    def set_abort_callback(self, fn):
+        """fn() -> True stops the running decode/generate with LoomError (status aborted); it is polled
+        between layers, on the thread running the work. None removes it."""
+        lib = _native.lib()
+        if fn is None:
+            self._abort = None
+            check(lib.loom_context_set_abort_callback(self._h(), _native.ABORT_CALLBACK(), None))
+            return
+
+        def trampoline(_user):
+            try:
+                return bool(fn())
+            except BaseException:
+                return True
+
+        self._abort = _native.ABORT_CALLBACK(trampoline)
+        check(lib.loom_context_set_abort_callback(self._h(), self._abort, None))
+
+    def save_state(self, path=None):
+        """The context's state (every sequence's tokens and KV cache, the last logits) as bytes, or
+        written to `path`."""
+        lib = _native.lib()
+        if path is not None:
+            check(lib.loom_context_state_save_file(self._h(), os.fsencode(path)))
+            return None
+        n = lib.loom_context_state_save(self._h(), None, 0)
+        if n < 0 and lib.loom_last_status() == _native.LOOM_ERR_BUFFER_TOO_SMALL:
+            n = -n
+        check(int(n) if n < 0 else 0)
+        buf = (ctypes.c_uint8 * n)()
+        got = lib.loom_context_state_save(self._h(), buf, n)
+        check(int(got) if got < 0 else 0)
+        return bytes(buf[:got])
+
+    def load_state(self, state):
+        """Restores bytes from save_state(), or the file at a path (str / os.PathLike)."""
+        lib = _native.lib()
+        if isinstance(state, (bytes, bytearray, memoryview)):
+            data = bytes(state)
+            if not data:
+                raise LoomError(-1, "the state is empty")
+            buf = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+            check(lib.loom_context_state_load(self._h(), buf, len(data)))
+        else:
+            check(lib.loom_context_state_load_file(self._h(), os.fsencode(state)))
 
     def clear(self):
         check(_native.lib().loom_context_clear(self._h()))

@@ -1,32 +1,50 @@
 import ctypes
 import os
 
-from . import _native, embedding, masked_lm, seq2seq
+from . import _native, chat, embedding, masked_lm, seq2seq
 from ._handle import Handle
 from .context import Context
 from .errors import LoomError, call_buffer, check
-from .generation import run_generate, sampling_params, stream_generate
+from . import generation
 from .tokenizer import Tokenizer
-
-_SAMPLING_KEYS = ("temperature", "top_k", "top_p", "min_p", "repetition_penalty", "frequency_penalty",
-                  "presence_penalty", "penalty_last_n", "seed")
 
 
 class Model(Handle):
     """A model loaded from a GGUF file or an HF folder. Safe to share between threads.
 
-    loom.Model(path, vocab_only=False); use as a context manager or call close()."""
+    loom.Model(path, vocab_only=False, progress=None); use as a context manager or call close().
+
+    progress: a callable taking the load's progress, a float rising from 0.0 to 1.0, called on the
+    loading thread; returning False (exactly; None goes on) cancels the load, which raises LoomError
+    with status -6 (LOOM_ERR_ABORTED) after the library has released everything it took. An exception
+    raised by the callable also cancels the load and is re-raised from Model()."""
 
     _kind = "model"
 
-    def __init__(self, path, vocab_only=False):
+    def __init__(self, path, vocab_only=False, progress=None):
         if not isinstance(path, (str, bytes)) and not hasattr(path, "__fspath__"):
             raise TypeError("Model(path): path must be a str or os.PathLike")
+        if progress is not None and not callable(progress):
+            raise TypeError("Model(progress=...): progress must be callable")
         lib = _native.lib()
         params = lib.loom_model_default_params()
         params.vocab_only = bool(vocab_only)
+        raised = []
+        if progress is not None:
+            def on_progress(_user_data, value):
+                try:
+                    return progress(float(value)) is not False
+                except BaseException as e:  # noqa: BLE001 - re-raised below, after the library cleaned up
+                    raised.append(e)
+                    return False
+            # Kept alive by this frame for the whole (synchronous) load.
+            callback = _native.PROGRESS_CALLBACK(on_progress)
+            params.progress_callback = callback
         handle = ctypes.c_void_p()
-        check(lib.loom_model_load(os.fsencode(path), ctypes.byref(params), ctypes.byref(handle)))
+        status = lib.loom_model_load(os.fsencode(path), ctypes.byref(params), ctypes.byref(handle))
+        if raised:
+            raise raised[0]
+        check(status)
         self._handle = handle
         self._tokenizer = None
         self._context = None
@@ -99,18 +117,19 @@ class Model(Handle):
 
     # ------------------------------------------------------------------ running the model
 
-    def new_context(self, n_ctx=0, n_batch=512, n_threads=None, kv_type="f32"):
-        """A new Context (KV cache + threads) on this model; use it from one thread at a time."""
-        return Context(self, n_ctx=n_ctx, n_batch=n_batch, n_threads=n_threads, kv_type=kv_type)
+    def new_context(self, n_ctx=0, n_batch=512, n_threads=None, kv_type="f32", n_seq_max=16):
+        """A new Context (KV cache + threads) on this model; use it from one thread at a time.
+        n_seq_max: sequences it holds (each gets its own KV cache when first used)."""
+        return Context(self, n_ctx=n_ctx, n_batch=n_batch, n_threads=n_threads, kv_type=kv_type, n_seq_max=n_seq_max)
 
-    def _private_context(self, needed):
-        """The model's convenience context, grown when a call needs more positions."""
+    def _private_context(self, needed, sequences=1):
+        """The model's convenience context, grown when a call needs more positions or sequences."""
         ctx = self._context
-        if ctx is None or ctx.n_ctx < needed:
+        if ctx is None or ctx.n_ctx < needed or ctx.n_seq_max < sequences:
             if ctx is not None:
                 ctx.close()
             size = max(needed, 512)
-            self._context = ctx = Context(self, n_ctx=size)
+            self._context = ctx = Context(self, n_ctx=size, n_seq_max=max(16, sequences))
         return ctx
 
     def logits(self, ids):
@@ -125,6 +144,8 @@ class Model(Handle):
         return ctx.all_logits()
 
     def _prompt_ids(self, prompt):
+        if isinstance(prompt, chat.Prompt):
+            prompt = prompt.text()
         if isinstance(prompt, str):
             return self.tokenize(prompt, add_special=True, parse_special=True)
         ids = [int(i) for i in prompt]
@@ -132,60 +153,72 @@ class Model(Handle):
             raise LoomError(-1, "the prompt has no tokens")
         return ids
 
-    def generate(self, prompt, max_new_tokens=256, stop=None, stream=False, **sampling):
-        """Generates from a string (tokenized with the model's BOS rule, special tokens parsed) or a
-        list of ids. Sampling keywords: temperature (0 = greedy, the default), top_k, top_p, min_p,
-        repetition_penalty, frequency_penalty, presence_penalty, penalty_last_n, seed.
-        Returns a GenerationResult (.ids, .text, .finish_reason), or with stream=True an iterator
-        over text pieces. Encoder-decoder models (T5): text is tokenized with `</s>` appended, generation
-        is greedy only (other sampling options, stop and stream raise LoomError) and .ids are the
-        decoder's new tokens, without its start token and `</s>`."""
-        unknown = set(sampling) - set(_SAMPLING_KEYS)
+    def generate(self, prompt, max_new_tokens=256, stop=None, stream=False, **kwargs):
+        """Generates from a string (tokenized with the model's BOS rule, special tokens parsed), a
+        loom.Prompt or a list of ids — or from a list of those (a batch: the prompts advance together,
+        one sequence each; the result is a list).
+
+        Keywords, with HF generate() meanings: temperature (0 = greedy, the default), top_k, top_p,
+        min_p, typical_p, repetition_penalty, frequency_penalty, presence_penalty, penalty_last_n,
+        no_repeat_ngram_size, min_new_tokens, logit_bias ({token: bias}), bad_words_ids ([[ids], ...]),
+        logits_processor (a callable or list: f(input_ids (1, n) int64, scores (1, vocab) float32) ->
+        scores, as HF's; editing scores in place works too), seed, and beam search: num_beams,
+        num_return_sequences, length_penalty, early_stopping (False, True or "never").
+
+        Returns a GenerationResult (.ids, .text, .finish_reason, .score for beams) — a list of them
+        when num_return_sequences > 1 — or with stream=True an iterator over text pieces (one prompt,
+        no beams). Encoder-decoder models (T5): text gets `</s>` appended and .ids are the decoder's
+        new tokens, without its start token and `</s>`."""
+        unknown = set(kwargs) - set(generation.GENERATE_KEYS)
         if unknown:
             raise TypeError(f"generate() got unexpected keyword arguments {sorted(unknown)}")
+        batched = _is_batch(prompt)
+        prompts = list(prompt) if batched else [prompt]
+        if not prompts:
+            raise LoomError(-1, "no prompts")
+        settings = generation.Settings(max_new_tokens=max_new_tokens, stop=stop, **kwargs)
+        if stream and batched:
+            raise LoomError(-4, "stream=True takes one prompt")
         if seq2seq.is_seq2seq(self):
-            # Encoder-decoder (T5): text gets `</s>` appended; greedy only; .ids are the decoder's new tokens.
-            return seq2seq.generate(self, prompt, max_new_tokens, stop=stop, stream=stream, **sampling)
-        ids = self._prompt_ids(prompt)
-        params = sampling_params(**sampling)
-        ctx = self._private_context(len(ids) + (max_new_tokens if max_new_tokens > 0 else 0))
+            calls = [seq2seq.call(self, p) for p in prompts]
+            if stream:
+                return generation.stream(calls[0], settings, keepalive=self)
+            results = [r for c in calls for r in generation.run(c, settings)]
+            return generation.shape(results, len(prompts), settings, batched)
+        ids = [self._prompt_ids(p) for p in prompts]
+        beams = max(1, settings.params.num_beams)
+        extra = max_new_tokens if max_new_tokens > 0 else 0
+        ctx = self._private_context(max(len(i) for i in ids) + extra, max(len(ids), beams))
+        call = generation.context_call(ctx._h(), ids)
         if stream:
-            return stream_generate(ctx._h(), ids, max_new_tokens, params, stop, keepalive=ctx)
-        return run_generate(ctx._h(), ids, max_new_tokens, params, stop)
+            return generation.stream(call, settings, keepalive=ctx)
+        return generation.shape(generation.run(call, settings), len(prompts), settings, batched)
 
     def stream(self, prompt, max_new_tokens=256, stop=None, **sampling):
         """Iterator over the text pieces of a generation (see generate)."""
         return self.generate(prompt, max_new_tokens=max_new_tokens, stop=stop, stream=True, **sampling)
 
-    def apply_chat_template(self, messages, add_generation_prompt=True, template=None):
-        """Renders [{"role": ..., "content": ...}, ...] with the model's chat template (or `template`),
-        as transformers' apply_chat_template(tokenize=False) does."""
-        lib = _native.lib()
-        msgs = _chat_messages(messages)
-        tmpl = template.encode() if template is not None else None
-        out = call_buffer(lambda b, c: lib.loom_chat_apply_template(self._h(), tmpl, msgs, len(msgs),
-                                                                     bool(add_generation_prompt), b, c),
-                          initial=4096)
-        return out.decode("utf-8", "replace")
+    def apply_chat_template(self, messages, add_generation_prompt=True, template=None, bos_token=None,
+                            eos_token=None, now=None, **extra):
+        """Renders a conversation with the model's chat template (or `template`) as transformers'
+        apply_chat_template(tokenize=False) does: messages are dicts passed as they are (role, content,
+        tool_calls, name, ...) or a loom.Prompt; bos_token/eos_token default to the model's; now fixes
+        strftime_now's clock (see loom.apply_chat_template); extra keywords become template variables
+        (tools=[...], enable_thinking=False, ...). A template that raises raises LoomError with its
+        message."""
+        return chat.render(self._h(), template, messages, add_generation_prompt, bos_token, eos_token, extra, now)
 
     def chat(self, messages, max_new_tokens=256, stop=None, stream=False, **sampling):
-        """Answers a conversation: applies the chat template, then generates (see generate)."""
+        """Answers a conversation (message dicts or a loom.Prompt): applies the chat template, then
+        generates (see generate)."""
         prompt = self.apply_chat_template(messages, add_generation_prompt=True)
         ids = self.tokenize(prompt, add_special=False, parse_special=True)
         return self.generate(ids, max_new_tokens=max_new_tokens, stop=stop, stream=stream, **sampling)
 
 
-def _chat_messages(messages):
-    if isinstance(messages, (str, bytes)) or not hasattr(messages, "__iter__"):
-        raise TypeError("messages must be a list of {'role': ..., 'content': ...} dicts")
-    items = []
-    for m in messages:
-        if not isinstance(m, dict) or not isinstance(m.get("role"), str) or not isinstance(m.get("content"), str):
-            raise TypeError("each message must be a dict with string 'role' and 'content'")
-        items.append((m["role"].encode(), m["content"].encode()))
-    arr = (_native.ChatMessage * max(1, len(items)))()
-    for i, (r, c) in enumerate(items):
-        arr[i].role = r
-        arr[i].content = c
-    arr._keep = items
-    return arr
+def _is_batch(prompt):
+    """A list of prompts (strings, Prompts or id lists) rather than one list of ids."""
+    if not isinstance(prompt, (list, tuple)) or not prompt:
+        return False
+    return all(isinstance(p, (str, chat.Prompt, list, tuple)) or hasattr(p, "tolist") and getattr(p, "ndim", 0) == 1
+               for p in prompt)
