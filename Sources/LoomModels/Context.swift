@@ -105,6 +105,7 @@ public final class Context: @unchecked Sendable {
         sequenceTokens = Array(repeating: [], count: p.maxSequences)
         pool = ThreadPool(threadCount: p.threads)
         workspace = network.makeWorkspace(batch: p.batchSize, capacity: p.contextLength, threads: pool.activeThreads)
+        Log.info("context: n_ctx \(p.contextLength), n_batch \(p.batchSize), KV cache \(formatBytes(cache.byteCount)) (\(p.kvType.name)) per sequence, up to \(p.maxSequences) sequences, \(pool.activeThreads) threads")
     }
 
     private func makeCache() throws -> KVCache {
