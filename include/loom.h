@@ -652,7 +652,14 @@ typedef struct loom_embed_params {
                           * max_seq_length, else 512; capped at the model's positions */
     int32_t n_batch;     /* texts per forward pass; 0 (default): 32 */
     int32_t n_threads;   /* threads, the caller included; 0 (default): cores, at most 8 */
+    int32_t precision;   /* LOOM_PRECISION_* of the encoder's weight matmuls; default LOOM_PRECISION_F32.
+                          * Norms, softmax, GELU, attention and pooling stay f32. Without the CPU's kernels
+                          * (AMX / AVX512-BF16 for bf16, AVX512-FP16 for f16) the f32 path runs. */
 } loom_embed_params;
+
+#define LOOM_PRECISION_F32 0   /* exact f32 (default) */
+#define LOOM_PRECISION_BF16 1  /* bf16 weights and activations, f32 accumulation */
+#define LOOM_PRECISION_F16 2   /* f16 weights and activations (power-of-two scaled), f16 partial sums in f32 */
 
 /* Defaults as described above. Thread-safe. */
 loom_embed_params loom_embed_default_params(void);
@@ -714,11 +721,6 @@ int32_t loom_model_is_seq2seq(const loom_model *model);
 int32_t loom_seq2seq_generate(const loom_model *model, const loom_token *ids, size_t n,
                               int32_t max_new_tokens, loom_token *out, size_t cap);
 
-#ifdef __cplusplus
-}
-#endif
-
-#endif /* LOOM_H */
 /* Encoder-decoder generation with every loom_generate setting (sampling, stop strings, streaming,
  * beam search): encodes ids[0..n) and decodes from the decoder start token as HF generate does.
  * The result's ids exclude the decoder start token and the end token. n_threads <= 0: the default.
@@ -726,3 +728,8 @@ int32_t loom_seq2seq_generate(const loom_model *model, const loom_token *ids, si
 loom_status loom_seq2seq_generate_ex(const loom_model *model, const loom_token *ids, size_t n, int32_t n_threads,
                                      const loom_generate_params *params, loom_generation **out);
 
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LOOM_H */

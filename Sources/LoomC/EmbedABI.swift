@@ -1,5 +1,6 @@
 import CLoomSupport
 import LoomCore
+import LoomKernels
 import LoomModels
 
 // Encoder models: embeddings of texts and hidden states of token ids (include/loom.h, "embeddings").
@@ -13,6 +14,7 @@ public func loom_embed_default_params() -> loom_embed_params {
     p.max_length = 0
     p.n_batch = 0
     p.n_threads = 0
+    p.precision = 0
     return p
 }
 
@@ -90,10 +92,18 @@ public func loom_embed(_ model: OpaquePointer?, _ texts: UnsafePointer<UnsafePoi
         case 3: pooling.mode = .max
         default: throw LoomError.invalidArgument("pooling is \(p.pooling); use a LOOM_POOLING_* value")
         }
+        let precision: MatmulPrecision
+        switch p.precision {   // callers older than the field read the default, 0
+        case 0: precision = .f32
+        case 1: precision = .bf16
+        case 2: precision = .f16
+        default: throw LoomError.invalidArgument("precision is \(p.precision); use a LOOM_PRECISION_* value")
+        }
         let embedder = try Embedder(model: m, pooling: pooling, maxSequenceLength: configured.maxSequenceLength)
         let threads = try threadCount(p.n_threads)
         let rows = try embedder.embed(strings, normalize: p.normalize < 0 ? nil : p.normalize == 1,
-                                      batchSize: p.n_batch > 0 ? Int(p.n_batch) : 32, threads: threads)
+                                      batchSize: p.n_batch > 0 ? Int(p.n_batch) : 32, threads: threads,
+                                      precision: precision)
         return try fillFloats(rows, out, cap)
     }
 }

@@ -1,3 +1,4 @@
+import CLoomSupport
 import LoomCore
 #if canImport(Glibc)
 import Glibc
@@ -46,17 +47,44 @@ public func geluErf(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
     }
 }
 
-/// `geluErf` split over the pool's threads (worth it for a batch of tokens).
+/// Whether the AVX-512 C kernels of GELU, LayerNorm and attention run (`LOOM_ISA` below avx512 turns
+/// them off, like the other AVX-512 kernels; they check CPUID themselves as well).
+let encoderCKernels = CPUFeatures.selectedISA >= .avx512
+
+/// `geluErf` split over the pool's threads (worth it for a batch of tokens); AVX-512 (the same
+/// approximation, with FMA) where the CPU has it.
 public func geluErf(_ x: UnsafeMutablePointer<Float>, _ n: Int, pool: ThreadPool) {
+    let c = encoderCKernels
+    let one = { (p: UnsafeMutablePointer<Float>, count: Int) in
+        if !c || loomi_gelu_erf_avx512(p, count) == 0 { geluErf(p, count) }
+    }
     guard n >= 16_384, pool.activeThreads > 1 else {
-        geluErf(x, n)
+        one(x, n)
         return
     }
-    let chunks = (n + 7) / 8
+    let chunks = (n + 15) / 16
     pool.parallelFor(chunks) { r in
-        let lo = 8 * r.lowerBound, hi = min(n, 8 * r.upperBound)
-        geluErf(x + lo, hi - lo)
+        let lo = 16 * r.lowerBound, hi = min(n, 16 * r.upperBound)
+        one(x + lo, hi - lo)
     }
+}
+
+/// x = LayerNorm(x + add) · weight + bias over `rows` rows of `n` values, in place (`add` nil: plain
+/// LayerNorm), split over the pool's threads. AVX-512 (f32 statistics) where the CPU has it, else
+/// `addInPlace` + `layerNorm` (f64 statistics).
+public func addLayerNorm(rows: Int, _ x: UnsafeMutablePointer<Float>, add: UnsafePointer<Float>?,
+                         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, n: Int, eps: Float, pool: ThreadPool) {
+    let c = encoderCKernels
+    let some = { (r: Range<Int>) in
+        let xr = x + r.lowerBound * n, ar = add.map { $0 + r.lowerBound * n }
+        if !c || loomi_add_layer_norm_avx512(xr, ar, weight, bias, r.count, n, eps) == 0 {
+            for i in 0..<r.count {
+                if let ar { addInPlace(xr + i * n, ar + i * n, n) }
+                layerNorm(xr + i * n, weight, bias, xr + i * n, n: n, eps: eps)
+            }
+        }
+    }
+    if rows * n < 16_384 || pool.activeThreads == 1 { some(0..<rows) } else { pool.parallelFor(rows, some) }
 }
 
 /// The plain reference the vectorized GELU is tested against: libm erf in f64.
@@ -82,8 +110,9 @@ public func layerNorm(rows: Int, _ x: UnsafePointer<Float>, weight: UnsafePointe
 
 /// Bidirectional multi-head attention within segments (an encoder's batch, rows packed back to
 /// back): each token of `segments[s]` attends to every token of that segment and no other.
-/// q, k, v, out: [tokens, heads·headDim] row-major. Threads take (segment, head) pairs in turn; a
-/// long segment's head runs as two GEMMs (QKᵀ, then PV) on the matmul kernels, a short one as dots.
+/// q, k, v, out: [tokens, heads·headDim] row-major. Threads take (segment, head) pairs in turn; each
+/// runs on the AVX-512 head kernel (CLoomSupport) where the CPU has it; otherwise a long segment's
+/// head runs as two GEMMs (QKᵀ, then PV) on the matmul kernels, a short one as dots.
 public func segmentAttention(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                              out: UnsafeMutablePointer<Float>, segments: [Range<Int>], heads: Int, headDim hd: Int,
                              pool: ThreadPool) {
@@ -94,6 +123,24 @@ public func segmentAttention(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v
     guard tasks > 0, longest > 0 else { return }
     let gemmFrom = 16   // tokens; below this the GEMMs' packing costs more than it saves
     let work = { (thread: Int, threads: Int) in
+        // AVX-512 kernel (one head of one segment per call) where the CPU has it.
+        let cCount = loomi_attention_scratch(Int32(clamping: longest), Int32(clamping: hd))
+        let cScratch = UnsafeMutablePointer<Float>.allocate(capacity: cCount)
+        defer { cScratch.deallocate() }
+        var fastTask = thread
+        var fast = encoderCKernels
+        while fast && fastTask < tasks {
+            let segment = segments[fastTask / heads], h = fastTask % heads
+            let at = segment.lowerBound * width + h * hd
+            // 0 only without AVX-512 or for heads wider than 256, so it fails on the first task or never.
+            if loomi_attention_head_avx512(q + at, k + at, v + at, out + at, width, Int32(clamping: segment.count),
+                                           Int32(clamping: hd), scale, cScratch) == 0 {
+                fast = false
+                break
+            }
+            fastTask += threads
+        }
+        if fast { return }
         // Per-thread scratch: scores [L, L], the head's Q and K [L, hd], Vᵀ [hd, L], output [L, hd].
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: longest * longest)
         let qh = UnsafeMutablePointer<Float>.allocate(capacity: longest * hd)

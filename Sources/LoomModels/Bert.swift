@@ -79,6 +79,22 @@ struct BertLayer: @unchecked Sendable {
     let outNormWeight, outNormBias: [Float]   // [d]
 }
 
+/// A block's matrices packed for the reduced-precision kernels (same shapes as `BertLayer`).
+struct PackedBertLayer: @unchecked Sendable {
+    let wq, wk, wv, wo: LowPrecisionWeights   // [d, d]
+    let wUp: LowPrecisionWeights              // [d, f]
+    let wDown: LowPrecisionWeights            // [f, d]
+
+    init(_ l: BertLayer, format: MatmulPrecision) throws {
+        wq = try LowPrecisionWeights(l.wq, format: format)
+        wk = try LowPrecisionWeights(l.wk, format: format)
+        wv = try LowPrecisionWeights(l.wv, format: format)
+        wo = try LowPrecisionWeights(l.wo, format: format)
+        wUp = try LowPrecisionWeights(l.wUp, format: format)
+        wDown = try LowPrecisionWeights(l.wDown, format: format)
+    }
+}
+
 /// BERT's masked-LM head: dense + GELU + LayerNorm, then the (tied) word embeddings and a bias.
 struct BertMaskedLMHead: @unchecked Sendable {
     let transform: WeightMatrix               // [d, d]
@@ -100,6 +116,8 @@ public final class BertModel: EncoderModel, @unchecked Sendable {
     let maskedLMHead: BertMaskedLMHead?       // HF BertForMaskedLM only (GGUF drops it)
     /// Keeps the mapped files alive as long as the weights are used.
     let weights: WeightSource
+    /// The layers' matrices in bf16 / f16 panels, packed on the first encode that asks for them.
+    let packedLayers = LowPrecisionCache<[PackedBertLayer]>()
 
     public var vocabSize: Int { config.vocabSize }
     public var hiddenSize: Int { config.hiddenSize }
@@ -174,24 +192,28 @@ public final class BertModel: EncoderModel, @unchecked Sendable {
 
     public func encode(tokens: UnsafeBufferPointer<Int32>, rowLengths: [Int], tokenTypes: UnsafeBufferPointer<Int32>?,
                        hidden x: UnsafeMutablePointer<Float>, pool: ThreadPool) throws {
+        try encode(tokens: tokens, rowLengths: rowLengths, tokenTypes: tokenTypes, hidden: x, pool: pool, precision: .f32)
+    }
+
+    public func encode(tokens: UnsafeBufferPointer<Int32>, rowLengths: [Int], tokenTypes: UnsafeBufferPointer<Int32>?,
+                       hidden x: UnsafeMutablePointer<Float>, pool: ThreadPool, precision: MatmulPrecision) throws {
+        try encode(tokens: tokens, rowLengths: rowLengths, tokenTypes: tokenTypes, hidden: x, pool: pool,
+                   kernel: LowPrecisionKernel.best(for: precision))
+    }
+
+    /// `encode` with the weight matmuls on `kernel` (tests force one; `.f32` is the exact path).
+    func encode(tokens: UnsafeBufferPointer<Int32>, rowLengths: [Int], tokenTypes: UnsafeBufferPointer<Int32>?,
+                hidden x: UnsafeMutablePointer<Float>, pool: ThreadPool, kernel: LowPrecisionKernel) throws {
         try validate(tokens: tokens, rowLengths: rowLengths, tokenTypes: tokenTypes)
         let c = config
         let n = tokens.count, d = c.hiddenSize, f = c.intermediateSize
         guard n > 0 else { return }
-        let ws = Workspace()                      // per call: the model stays shareable
-        let q = ws.buffer("q", n * d)             // [n, d]
-        let k = ws.buffer("k", n * d)
-        let v = ws.buffer("v", n * d)
-        let att = ws.buffer("att", n * d)         // attention output [n, d]
-        let proj = ws.buffer("proj", n * d)
-        let up = ws.buffer("up", n * f)           // [n, f]
-        let position = ws.buffer("pos", d)
+        let position = UnsafeMutablePointer<Float>.allocate(capacity: d)
+        defer { position.deallocate() }
 
         // Embeddings: word + position (restarting in each row) + token type, then LayerNorm.
-        var segments: [Range<Int>] = []
         var start = 0
         for length in rowLengths {
-            segments.append(start..<(start + length))
             for t in 0..<length {
                 let i = start + t
                 let row = x + i * d
@@ -204,22 +226,59 @@ public final class BertModel: EncoderModel, @unchecked Sendable {
             }
             start += length
         }
-        layerNorm(rows: n, x, weight: embedNormWeight, bias: embedNormBias, x, n: d, eps: c.layerNormEps, pool: pool)
+        addLayerNorm(rows: n, x, add: nil, weight: embedNormWeight, bias: embedNormBias, n: d, eps: c.layerNormEps, pool: pool)
 
-        for layer in layers {
-            matmul(layer.wq, x, q, n: n, bias: layer.bq, pool: pool)
-            matmul(layer.wk, x, k, n: n, bias: layer.bk, pool: pool)
-            matmul(layer.wv, x, v, n: n, bias: layer.bv, pool: pool)
-            segmentAttention(q: q, k: k, v: v, out: att, segments: segments, heads: c.headCount,
-                             headDim: d / c.headCount, pool: pool)
-            matmul(layer.wo, att, proj, n: n, bias: layer.bo, pool: pool)
-            addInPlace(x, proj, n * d)
-            layerNorm(rows: n, x, weight: layer.attnNormWeight, bias: layer.attnNormBias, x, n: d, eps: c.layerNormEps, pool: pool)
-            matmul(layer.wUp, x, up, n: n, bias: layer.bUp, pool: pool)
-            geluErf(up, n * f, pool: pool)
-            matmul(layer.wDown, up, proj, n: n, bias: layer.bDown, pool: pool)
-            addInPlace(x, proj, n * d)
-            layerNorm(rows: n, x, weight: layer.outNormWeight, bias: layer.outNormBias, x, n: d, eps: c.layerNormEps, pool: pool)
+        var packed: [PackedBertLayer]? = nil
+        if let format = kernel.format {
+            packed = try packedLayers.value(format) { try layers.map { try PackedBertLayer($0, format: format) } }
+        }
+        // Rows in groups of about `groupTokens` tokens run through all layers one group at a time, so
+        // that a group's activations stay in L2 (rows are independent: the result is the same).
+        let groupTokens = 256
+        var groups: [(rows: Range<Int>, tokens: Range<Int>)] = []
+        var r0 = 0, t0 = 0, t = 0
+        for (r, length) in rowLengths.enumerated() {
+            if t > t0 && t + length - t0 > groupTokens {
+                groups.append((r0..<r, t0..<t))
+                r0 = r
+                t0 = t
+            }
+            t += length
+        }
+        groups.append((r0..<rowLengths.count, t0..<t))
+        let largest = groups.map(\.tokens.count).max() ?? n
+        let ws = Workspace()                      // per call: the model stays shareable
+        let q = ws.buffer("q", largest * d)       // [tokens, d]
+        let k = ws.buffer("k", largest * d)
+        let v = ws.buffer("v", largest * d)
+        let att = ws.buffer("att", largest * d)   // attention output [tokens, d]
+        let proj = ws.buffer("proj", largest * d)
+        let up = ws.buffer("up", largest * f)     // [tokens, f]
+        for group in groups {
+            let m = group.tokens.count
+            let xg = x + group.tokens.lowerBound * d
+            var segments: [Range<Int>] = []
+            var s0 = 0
+            for r in group.rows {
+                segments.append(s0..<(s0 + rowLengths[r]))
+                s0 += rowLengths[r]
+            }
+            for (i, layer) in layers.enumerated() {
+                let p = packed?[i]
+                matmul([LowPrecisionProduct(layer.wq, packed: p?.wq, q, bias: layer.bq),
+                        LowPrecisionProduct(layer.wk, packed: p?.wk, k, bias: layer.bk),
+                        LowPrecisionProduct(layer.wv, packed: p?.wv, v, bias: layer.bv)], xg, n: m, pool: pool, kernel: kernel)
+                segmentAttention(q: q, k: k, v: v, out: att, segments: segments, heads: c.headCount,
+                                 headDim: d / c.headCount, pool: pool)
+                matmul(layer.wo, packed: p?.wo, att, proj, n: m, bias: layer.bo, pool: pool, kernel: kernel)
+                addLayerNorm(rows: m, xg, add: proj, weight: layer.attnNormWeight, bias: layer.attnNormBias, n: d,
+                             eps: c.layerNormEps, pool: pool)
+                matmul(layer.wUp, packed: p?.wUp, xg, up, n: m, bias: layer.bUp, pool: pool, kernel: kernel)
+                geluErf(up, m * f, pool: pool)
+                matmul(layer.wDown, packed: p?.wDown, up, proj, n: m, bias: layer.bDown, pool: pool, kernel: kernel)
+                addLayerNorm(rows: m, xg, add: proj, weight: layer.outNormWeight, bias: layer.outNormBias, n: d,
+                             eps: c.layerNormEps, pool: pool)
+            }
         }
     }
 
@@ -234,7 +293,7 @@ public final class BertModel: EncoderModel, @unchecked Sendable {
         let t = ws.buffer("mlm", n * d)
         matmul(head.transform, hidden, t, n: n, bias: head.transformBias, pool: pool)
         geluErf(t, n * d, pool: pool)
-        layerNorm(rows: n, t, weight: head.normWeight, bias: head.normBias, t, n: d, eps: config.layerNormEps, pool: pool)
+        addLayerNorm(rows: n, t, add: nil, weight: head.normWeight, bias: head.normBias, n: d, eps: config.layerNormEps, pool: pool)
         matmul(head.decoder, t, logits, n: n, bias: head.decoderBias, pool: pool)
     }
 }

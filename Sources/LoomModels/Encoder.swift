@@ -23,6 +23,11 @@ public protocol EncoderModel: AnyObject, Sendable {
     func encode(tokens: UnsafeBufferPointer<Int32>, rowLengths: [Int], tokenTypes: UnsafeBufferPointer<Int32>?,
                 hidden: UnsafeMutablePointer<Float>, pool: ThreadPool) throws
 
+    /// `encode` with the weight matmuls in `precision` (an architecture without reduced-precision
+    /// kernels, or a CPU without them, computes in f32).
+    func encode(tokens: UnsafeBufferPointer<Int32>, rowLengths: [Int], tokenTypes: UnsafeBufferPointer<Int32>?,
+                hidden: UnsafeMutablePointer<Float>, pool: ThreadPool, precision: MatmulPrecision) throws
+
     /// Per-token vocabulary logits from hidden states (count × hiddenSize -> count × vocabSize).
     func tokenLogits(hidden: UnsafePointer<Float>, count: Int, logits: UnsafeMutablePointer<Float>, pool: ThreadPool) throws
 }
@@ -42,9 +47,16 @@ public struct EncoderOutput: Sendable {
 }
 
 extension EncoderModel {
+    public func encode(tokens: UnsafeBufferPointer<Int32>, rowLengths: [Int], tokenTypes: UnsafeBufferPointer<Int32>?,
+                       hidden: UnsafeMutablePointer<Float>, pool: ThreadPool, precision: MatmulPrecision) throws {
+        try encode(tokens: tokens, rowLengths: rowLengths, tokenTypes: tokenTypes, hidden: hidden, pool: pool)
+    }
+
     /// Encodes rows of token ids of any lengths (1 ... maxSequenceLength each). No padding is
     /// computed: rows are packed and each attends only to itself, so every row equals its result alone.
-    public func encode(_ rows: [[Int32]], tokenTypes: [[Int32]]? = nil, pool: ThreadPool) throws -> EncoderOutput {
+    /// `precision` is that of the weight matmuls (`.f32`: exact).
+    public func encode(_ rows: [[Int32]], tokenTypes: [[Int32]]? = nil, pool: ThreadPool,
+                       precision: MatmulPrecision = .f32) throws -> EncoderOutput {
         if let tokenTypes {
             guard tokenTypes.count == rows.count, zip(rows, tokenTypes).allSatisfy({ $0.count == $1.count }) else {
                 throw LoomError.invalidArgument("token type ids must have the shape of the token ids")
@@ -62,10 +74,12 @@ extension EncoderModel {
                 guard let base = out.baseAddress else { return }
                 if let types {
                     try types.withUnsafeBufferPointer { tt in
-                        try encode(tokens: tokens, rowLengths: lengths, tokenTypes: tt, hidden: base, pool: pool)
+                        try encode(tokens: tokens, rowLengths: lengths, tokenTypes: tt, hidden: base, pool: pool,
+                                   precision: precision)
                     }
                 } else {
-                    try encode(tokens: tokens, rowLengths: lengths, tokenTypes: nil, hidden: base, pool: pool)
+                    try encode(tokens: tokens, rowLengths: lengths, tokenTypes: nil, hidden: base, pool: pool,
+                               precision: precision)
                 }
             }
         }
@@ -74,11 +88,11 @@ extension EncoderModel {
 
     /// `encode` on a pool of `threads` threads made for this call.
     public func encode(_ rows: [[Int32]], tokenTypes: [[Int32]]? = nil,
-                       threads: Int = ContextParams.defaultThreads) throws -> EncoderOutput {
+                       threads: Int = ContextParams.defaultThreads, precision: MatmulPrecision = .f32) throws -> EncoderOutput {
         guard threads >= 1, threads <= 512 else {
             throw LoomError.invalidArgument("n_threads must be between 1 and 512, got \(threads)")
         }
-        return try encode(rows, tokenTypes: tokenTypes, pool: ThreadPool(threadCount: threads))
+        return try encode(rows, tokenTypes: tokenTypes, pool: ThreadPool(threadCount: threads), precision: precision)
     }
 
     /// Checks a packed batch against the model's limits (what every architecture must reject).

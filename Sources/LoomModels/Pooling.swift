@@ -157,15 +157,17 @@ public final class Embedder: @unchecked Sendable {
                                   truncation: Truncation(maxLength: maxSequenceLength), threads: threads).ids
     }
 
-    /// One embedding per text. `normalize` overrides the pooling's setting.
+    /// One embedding per text. `normalize` overrides the pooling's setting; `precision` is that of the
+    /// encoder's weight matmuls (`.f32`: exact; `.bf16` / `.f16`: faster where the CPU has kernels).
     public func embed(_ texts: [String], normalize: Bool? = nil, batchSize: Int = 32,
-                      threads: Int = ContextParams.defaultThreads) throws -> [[Float]] {
-        try embed(ids: try tokenize(texts, threads: threads), normalize: normalize, batchSize: batchSize, threads: threads)
+                      threads: Int = ContextParams.defaultThreads, precision: MatmulPrecision = .f32) throws -> [[Float]] {
+        try embed(ids: try tokenize(texts, threads: threads), normalize: normalize, batchSize: batchSize, threads: threads,
+                  precision: precision)
     }
 
     /// One embedding per row of token ids (already tokenized; rows longer than the model's positions throw).
     public func embed(ids rows: [[Int32]], normalize: Bool? = nil, batchSize: Int = 32,
-                      threads: Int = ContextParams.defaultThreads) throws -> [[Float]] {
+                      threads: Int = ContextParams.defaultThreads, precision: MatmulPrecision = .f32) throws -> [[Float]] {
         guard batchSize >= 1 else { throw LoomError.invalidArgument("batch size must be positive, got \(batchSize)") }
         guard threads >= 1, threads <= 512 else {
             throw LoomError.invalidArgument("n_threads must be between 1 and 512, got \(threads)")
@@ -178,7 +180,7 @@ public final class Embedder: @unchecked Sendable {
         var start = 0
         while start < rows.count {
             let end = min(rows.count, start + batchSize)
-            out += p.apply(try encoder.encode(Array(rows[start..<end]), pool: pool))
+            out += p.apply(try encoder.encode(Array(rows[start..<end]), pool: pool, precision: precision))
             start = end
         }
         return out

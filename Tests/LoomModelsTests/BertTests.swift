@@ -172,6 +172,49 @@ final class BertTests: XCTestCase {
 
     /// all-MiniLM-L6-v2 embeddings against sentence-transformers (mean pooling + Normalize).
     func testMiniLMEmbeddings() throws {
+        try checkMiniLM(precision: .f32)
+    }
+
+    /// The same with bf16 weight matmuls (AMX / AVX512-BF16 where the CPU has them): the same bar.
+    func testMiniLMEmbeddingsBF16() throws {
+        print("bf16 matmuls run on: \(LowPrecisionKernel.best(for: .bf16))")
+        try checkMiniLM(precision: .bf16)
+    }
+
+    /// The same with f16 weight matmuls (AVX512-FP16 where the CPU has it).
+    func testMiniLMEmbeddingsF16() throws {
+        print("f16 matmuls run on: \(LowPrecisionKernel.best(for: .f16))")
+        try checkMiniLM(precision: .f16)
+    }
+
+    /// tiny-bert's hidden states with every available kernel forced stay close to f32's.
+    func testTinyBertReducedPrecisionKernels() throws {
+        guard let bert = try Model.load(path: Self.tinyBert).encoder as? BertModel else { return XCTFail("not a BertModel") }
+        let rows = try Self.sentences().map(\.maskedIDs)
+        let flat = Array(rows.joined())
+        let pool = ThreadPool(threadCount: 2)
+        func run(_ kernel: LowPrecisionKernel) throws -> [Float] {
+            var out = [Float](repeating: 0, count: flat.count * bert.hiddenSize)
+            try flat.withUnsafeBufferPointer { t in
+                try out.withUnsafeMutableBufferPointer { o in
+                    try bert.encode(tokens: t, rowLengths: rows.map(\.count), tokenTypes: nil, hidden: o.baseAddress!,
+                                    pool: pool, kernel: kernel)
+                }
+            }
+            return out
+        }
+        let exact = try run(.f32)
+        XCTAssertEqual(exact, try bert.encode(rows, pool: pool).hiddenStates)
+        for kernel in LowPrecisionKernel.allCases where kernel != .f32 {
+            let got = try run(kernel)
+            if !kernel.isAvailable { XCTAssertEqual(got, exact, "unavailable \(kernel) runs f32"); continue }
+            let diff = maxDiff(got, exact)
+            print("tiny-bert \(kernel) vs f32: max|Δ| = \(diff)")
+            XCTAssertLessThanOrEqual(diff, 0.05)
+        }
+    }
+
+    func checkMiniLM(precision: MatmulPrecision) throws {
         let path = try TestData.require(TestData.cache + "/models/all-MiniLM-L6-v2")
         let json = try JSONParser.parse(try readWholeFile(TestData.fixtures + "/real/minilm-refs.json"))
         let items = json["sentences"]?.array ?? []
@@ -184,7 +227,7 @@ final class BertTests: XCTestCase {
         XCTAssertEqual(embedder.pooling, Pooling(mode: .mean, normalize: true))
         XCTAssertEqual(embedder.maxSequenceLength, 256)
         XCTAssertEqual(try embedder.tokenize(texts), refIDs)
-        let got = try embedder.embed(texts, batchSize: 3, threads: 2)
+        let got = try embedder.embed(texts, batchSize: 3, threads: 2, precision: precision)
         let d = embedder.dimension
         XCTAssertEqual(refs.count, texts.count * d)
 
@@ -203,7 +246,7 @@ final class BertTests: XCTestCase {
             minCosine = min(minCosine, cosine(gotRows[i], refRows[i]))
             XCTAssertEqual(nearest(gotRows, i), nearest(refRows, i), "nearest neighbour of sentence \(i)")
         }
-        print("all-MiniLM-L6-v2 vs sentence-transformers: min cosine = \(minCosine)")
+        print("all-MiniLM-L6-v2 (\(precision) matmuls) vs sentence-transformers: min cosine = \(minCosine)")
         XCTAssertGreaterThanOrEqual(minCosine, 0.9999)
     }
 }

@@ -83,10 +83,11 @@ LOOM_PAD_NONE, LOOM_PAD_LONGEST, LOOM_PAD_FIXED = 0, 1, 2
 
 class EmbedParams(ctypes.Structure):
     _fields_ = [("size", c_uint32), ("pooling", c_int32), ("normalize", c_int32), ("max_length", c_int32),
-                ("n_batch", c_int32), ("n_threads", c_int32)]
+                ("n_batch", c_int32), ("n_threads", c_int32), ("precision", c_int32)]
 
 
 LOOM_POOLING = {"default": -1, "none": 0, "mean": 1, "cls": 2, "max": 3}
+LOOM_PRECISION = {"f32": 0, "bf16": 1, "f16": 2}
 
 
 class BpeTrainParams(ctypes.Structure):
@@ -122,11 +123,11 @@ def _declare(lib):
     fn("loom_last_error", c_char_p)
     fn("loom_last_status", c_int32)
     fn("loom_status_string", c_char_p, c_int32)
-    fn("loom_model_default_params", ModelParams)
     if hasattr(lib, "loom_log_set"):  # the log callback (include/loom.h, "logging")
         fn("loom_log_set", None, LOG_CALLBACK, c_void_p)
         fn("loom_log_set_level", c_int32, c_int32)
         fn("loom_log_get_level", c_int32)
+    fn("loom_model_default_params", ModelParams)
     fn("loom_model_load", c_int32, c_char_p, POINTER(ModelParams), POINTER(c_void_p))
     fn("loom_model_free", None, model_p)
     fn("loom_model_meta_count", c_int32, model_p)
@@ -160,7 +161,6 @@ def _declare(lib):
         fn("loom_context_" + q, c_int32, ctx_p)
     fn("loom_context_clear", c_int32, ctx_p)
     fn("loom_context_truncate", c_int32, ctx_p, c_int32)
-    fn("loom_sampling_default_params", SamplingParams)
     fn("loom_context_decode_batch", c_int32, ctx_p, POINTER(c_int32), POINTER(c_int32), POINTER(c_bool), c_size_t)
     fn("loom_context_seq_position", c_int32, ctx_p, c_int32)
     fn("loom_context_seq_copy", c_int32, ctx_p, c_int32, c_int32)
@@ -170,6 +170,7 @@ def _declare(lib):
     fn("loom_context_state_load", c_int32, ctx_p, POINTER(ctypes.c_uint8), c_size_t)
     fn("loom_context_state_save_file", c_int32, ctx_p, c_char_p)
     fn("loom_context_state_load_file", c_int32, ctx_p, c_char_p)
+    fn("loom_sampling_default_params", SamplingParams)
     fn("loom_sampler_new", c_int32, POINTER(SamplingParams), POINTER(c_void_p))
     fn("loom_sampler_free", None, c_void_p)
     fn("loom_sampler_sample", c_int32, c_void_p, ctx_p, c_int32, POINTER(c_int32), c_size_t, POINTER(c_int32))
@@ -183,10 +184,9 @@ def _declare(lib):
     fn("loom_generation_tokens", c_int32, c_void_p, c_size_t, POINTER(c_int32), c_size_t)
     fn("loom_generation_text", c_int32, c_void_p, c_size_t, c_char_p, c_size_t)
     fn("loom_generation_finish_reason", c_int32, c_void_p, c_size_t)
-    fn("loom_chat_apply_template", c_int32, model_p, c_char_p, POINTER(ChatMessage), c_size_t, c_bool,
     fn("loom_generation_score", c_int32, c_void_p, c_size_t, POINTER(c_float))
+    fn("loom_chat_apply_template", c_int32, model_p, c_char_p, POINTER(ChatMessage), c_size_t, c_bool,
        c_char_p, c_size_t)
-    fn("loom_bpe_train_default_params", BpeTrainParams)
     if hasattr(lib, "loom_chat_apply_template_json"):  # chat params, JSON messages, prompt building
         fn("loom_chat_default_params", ChatParams)
         fn("loom_chat_apply_template_ex", c_int32, model_p, c_char_p, POINTER(ChatMessage), c_size_t,
@@ -198,6 +198,7 @@ def _declare(lib):
         fn("loom_prompt_messages_json", c_int32, POINTER(PromptParams), c_char_p, c_size_t)
         fn("loom_prompt_apply_template", c_int32, model_p, c_char_p, POINTER(PromptParams), POINTER(ChatParams),
            c_char_p, c_size_t)
+    fn("loom_bpe_train_default_params", BpeTrainParams)
     fn("loom_bpe_train", c_int32, POINTER(c_char_p), POINTER(c_size_t), c_size_t, POINTER(c_char_p), c_size_t,
        POINTER(BpeTrainParams), POINTER(c_void_p))
     fn("loom_bpe_training_free", None, c_void_p)
@@ -219,9 +220,9 @@ def _declare(lib):
     if hasattr(lib, "loom_seq2seq_generate"):  # encoder-decoder models (T5)
         fn("loom_model_is_seq2seq", c_int32, model_p)
         fn("loom_seq2seq_generate", c_int32, model_p, POINTER(c_int32), c_size_t, c_int32, POINTER(c_int32), c_size_t)
-    return lib
         fn("loom_seq2seq_generate_ex", c_int32, model_p, POINTER(c_int32), c_size_t, c_int32, POINTER(GenerateParams),
            POINTER(c_void_p))
+    return lib
 
 
 _lib = None

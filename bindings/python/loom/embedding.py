@@ -33,9 +33,11 @@ def n_embd(model):
     return check(lib.loom_model_n_embd(model._h()))
 
 
-def embed(model, texts, normalize=True, pooling="default", max_length=0, batch_size=32, n_threads=None):
+def embed(model, texts, normalize=True, pooling="default", max_length=0, batch_size=32, n_threads=None,
+          precision="f32"):
     """One embedding per text: float32 numpy (n, dim). normalize: True/False, or None for the model's
-    setting; pooling: "default" (the model's), "mean", "cls", "max"."""
+    setting; pooling: "default" (the model's), "mean", "cls", "max"; precision of the weight matmuls:
+    "f32" (exact), "bf16" or "f16" (the f32 path where the CPU lacks those kernels)."""
     if isinstance(texts, (str, bytes)):
         raise TypeError("embed(texts): texts must be a list of strings")
     encoded = [t.encode("utf-8") if isinstance(t, str) else t for t in texts]
@@ -43,15 +45,21 @@ def embed(model, texts, normalize=True, pooling="default", max_length=0, batch_s
         raise TypeError("embed(texts): texts must be strings")
     if pooling not in _native.LOOM_POOLING or pooling == "none":
         raise LoomError(-1, f"pooling must be one of default, mean, cls, max; got {pooling!r}")
+    if precision not in _native.LOOM_PRECISION:
+        raise LoomError(-1, f"precision must be one of f32, bf16, f16; got {precision!r}")
     lib = _native.lib()
     _require_abi(lib)
     dim = check(lib.loom_model_n_embd(model._h()))
     params = lib.loom_embed_default_params()
+    if params.size < ctypes.sizeof(_native.EmbedParams) and precision != "f32":
+        raise LoomError(-4, "this libloom.so predates embedding precision; rebuild it")
     params.pooling = _native.LOOM_POOLING[pooling]
     params.normalize = -1 if normalize is None else int(bool(normalize))
     params.max_length = int(max_length)
     params.n_batch = int(batch_size)
     params.n_threads = 0 if n_threads is None else int(n_threads)
+    params.precision = _native.LOOM_PRECISION[precision]
+    params.size = min(params.size, ctypes.sizeof(_native.EmbedParams))
     n = len(encoded)
     arr = (ctypes.c_char_p * max(1, n))(*encoded)
     lens = (ctypes.c_size_t * max(1, n))(*[len(t) for t in encoded])

@@ -96,13 +96,15 @@ class Model(Handle):
         """Width of an embedding (encoder models only)."""
         return embedding.n_embd(self)
 
-    def embed(self, texts, normalize=True, pooling="default", max_length=0, batch_size=32, n_threads=None):
+    def embed(self, texts, normalize=True, pooling="default", max_length=0, batch_size=32, n_threads=None,
+              precision="f32"):
         """Embeddings of texts with an encoder model: float32 numpy (len(texts), n_embd). Tokenized with
         [CLS]/[SEP], truncated to max_length (0: sentence_bert_config.json, else 512), pooled with the
         model's pooling (sentence-transformers' config) or "mean" / "cls" / "max"; normalize=None keeps
-        the model's own setting."""
+        the model's own setting. precision: "f32" (exact), "bf16" or "f16" weight matmuls (faster on
+        CPUs with AMX / AVX512-BF16 / AVX512-FP16; f32 elsewhere)."""
         return embedding.embed(self, texts, normalize=normalize, pooling=pooling, max_length=max_length,
-                               batch_size=batch_size, n_threads=n_threads)
+                               batch_size=batch_size, n_threads=n_threads, precision=precision)
 
     def encode(self, ids, n_threads=None):
         """Last hidden states of an encoder model: one row of ids -> float32 (len, n_embd); a list of
