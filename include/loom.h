@@ -723,7 +723,8 @@ int32_t loom_seq2seq_generate(const loom_model *model, const loom_token *ids, si
 
 /* Encoder-decoder generation with every loom_generate setting (sampling, stop strings, streaming,
  * beam search): encodes ids[0..n) and decodes from the decoder start token as HF generate does.
- * The result's ids exclude the decoder start token and the end token. n_threads <= 0: the default.
+ * The result's ids exclude the decoder start token and the end token. max_tokens: 0 generates nothing,
+ * < 0 is LOOM_ERR_INVALID_ARGUMENT (there is no n_ctx to fill). n_threads <= 0: the default.
  * params may be NULL (greedy, 256 tokens). On success *out owns the result (loom_generation_free). */
 loom_status loom_seq2seq_generate_ex(const loom_model *model, const loom_token *ids, size_t n, int32_t n_threads,
                                      const loom_generate_params *params, loom_generation **out);

@@ -219,7 +219,7 @@ extension Generator {
     /// Encoder-decoder generation (T5): encodes `input` once, then decodes from the decoder start token
     /// greedily, by sampling or by beam search, as HF `generate` on T5ForConditionalGeneration.
     /// The returned ids exclude the decoder start token (and, as always, the end token). maxTokens 0
-    /// generates nothing; below 0, up to T5Model.maxSequenceLength decoder positions.
+    /// generates nothing; below 0 is an invalid argument (there is no context to fill).
     public static func generate(seq2seq model: Model, input: [Int32], params: GenerationParams, threads: Int = 1,
                                 userProcessors: [any LogitProcessor] = [],
                                 onText: ((Int32, [UInt8]) -> Bool)? = nil) throws -> [GenerationResult] {
@@ -228,6 +228,9 @@ extension Generator {
         }
         try params.validate()
         guard !input.isEmpty else { throw LoomError.invalidArgument("the input has no tokens") }
+        guard params.maxTokens >= 0 else {
+            throw LoomError.invalidArgument("max_tokens is \(params.maxTokens): an encoder-decoder model has no context to fill; give 0 or more new tokens")
+        }
         if params.maxTokens == 0 {
             // Zero new tokens (the encoder-decoder API's meaning of 0; there is no context to fill).
             let empty = GenerationResult(ids: [], text: "", finishReason: .length, promptTokens: 1, seed: nil, score: nil)
