@@ -189,7 +189,10 @@ public final class Context: @unchecked Sendable {
         }
         // Allocate before touching any sequence, so a failure leaves everything as it was.
         let inputCaches = try inputs.map { try cache(forSequence: $0.sequence) }
-        if logitsStorage.count < rowsWanted * vocab { logitsStorage = [Float](repeating: 0, count: rowsWanted * vocab) }
+        // Never empty: the forward pass gets a valid base address even when no row keeps logits.
+        if logitsStorage.count < max(1, rowsWanted * vocab) {
+            logitsStorage = [Float](repeating: 0, count: max(1, rowsWanted * vocab))
+        }
         for (i, input) in inputs.enumerated() {
             inputCaches[i].truncate(to: starts[i])
             sequenceTokens[input.sequence].removeSubrange(starts[i]...)

@@ -147,6 +147,14 @@ int main(int argc, char **argv) {
     }
     printf("decode_batch vs separate decodes: max |diff| %g\n", maxdiff);
     CHECK("decode_batch logits", maxdiff <= 1e-5f);
+    {   /* no row keeps logits, on a fresh context */
+        loom_context *fresh = NULL;
+        loom_context_new(model, &cp, &fresh);
+        bool none[2] = {false, false};
+        CHECK("decode_batch without logits", loom_context_decode_batch(fresh, toks, seqs, none, 2) == LOOM_OK
+              && loom_context_n_logits(fresh) == 0);
+        loom_context_free(fresh);
+    }
     CHECK("seq copy", loom_context_seq_copy(ctx, 1, 3) == LOOM_OK && loom_context_seq_position(ctx, 3) == 3);
     CHECK("seq remove", loom_context_seq_remove(ctx, 1) == LOOM_OK && loom_context_seq_position(ctx, 1) == 0);
     CHECK("seq out of range", loom_context_seq_copy(ctx, 1, 4) == LOOM_ERR_OUT_OF_RANGE);
