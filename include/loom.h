@@ -314,6 +314,27 @@ loom_status loom_context_seq_copy(loom_context *ctx, int32_t src, int32_t dst);
 /* Forgets every position of sequence seq (its cache memory is kept for reuse). */
 loom_status loom_context_seq_remove(loom_context *ctx, int32_t seq);
 
+/* -- LoRA adapters (llama family): run per context, the model's weights untouched */
+
+typedef struct loom_lora loom_lora;
+
+/* Loads a LoRA adapter: a PEFT folder (adapter_config.json + adapter_model.safetensors; r,
+ * lora_alpha, use_rslora; q/k/v/o/gate/up/down projections) or a llama.cpp GGUF LoRA adapter (f32).
+ * A PEFT adapter also runs on a GGUF of its base (q/k rows are reordered for llama.cpp's RoPE layout).
+ * On success *out owns it; free it with loom_lora_free at any time (a context given it keeps its own
+ * reference). Immutable: one adapter may serve any number of contexts and threads. */
+loom_status loom_lora_load(const char *path, loom_lora **out);
+
+/* Releases an adapter. NULL is a no-op. */
+void loom_lora_free(loom_lora *lora);
+
+/* Runs the context's next decodes with n adapters, adapter i at strength scales[i] (1 = as trained;
+ * n = 0 removes them). Shapes are checked against the model (LOOM_ERR_INVALID_ARGUMENT names the
+ * first mismatch); LOOM_ERR_UNSUPPORTED on a non-llama model. Cached positions keep what they were
+ * computed with: clear the context when switching adapters. Other contexts are not affected. The
+ * context keeps the adapters alive until it is freed or given others. */
+loom_status loom_context_set_adapters(loom_context *ctx, loom_lora *const *adapters, const float *scales, size_t n);
+
 /* -- control */
 
 /* Polled between layers of every forward pass (decode, generate); returning true stops the work with

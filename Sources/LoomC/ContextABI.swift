@@ -231,3 +231,46 @@ public func loom_context_state_load_file(_ ctx: OpaquePointer?, _ path: UnsafePo
         return LOOM_OK
     }
 }
+
+// MARK: - LoRA adapters
+
+/// What a `loom_lora *` points to.
+final class LoRAHandle {
+    let adapter: LoRAAdapter
+    init(adapter: LoRAAdapter) { self.adapter = adapter }
+}
+
+@_cdecl("loom_lora_load")
+public func loom_lora_load(_ path: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> loom_status {
+    guarded("loom_lora_load") {
+        out?.pointee = nil
+        guard let out else { throw LoomError.invalidArgument("out is NULL") }
+        guard let path else { throw LoomError.invalidArgument("path is NULL") }
+        out.pointee = retainHandle(LoRAHandle(adapter: try LoRAAdapter.load(path: String(cString: path))))
+        return LOOM_OK
+    }
+}
+
+@_cdecl("loom_lora_free")
+public func loom_lora_free(_ lora: OpaquePointer?) {
+    releaseHandle(lora)
+}
+
+@_cdecl("loom_context_set_adapters")
+public func loom_context_set_adapters(_ ctx: OpaquePointer?, _ adapters: UnsafePointer<OpaquePointer?>?,
+                                      _ scales: UnsafePointer<Float>?, _ n: Int) -> loom_status {
+    guarded("loom_context_set_adapters") {
+        let c = try contextHandle(ctx)
+        guard n >= 0, n <= 64 else { throw LoomError.invalidArgument("n = \(n) adapters (at most 64)") }
+        guard n == 0 || (adapters != nil && scales != nil) else {
+            throw LoomError.invalidArgument("adapters or scales is NULL with n \(n)")
+        }
+        var list: [(adapter: LoRAAdapter, scale: Float)] = []
+        for i in 0..<n {
+            guard let a = adapters?[i], let s = scales?[i] else { continue }
+            list.append((try borrowHandle(a, as: LoRAHandle.self, "adapters[\(i)]").adapter, s))
+        }
+        try c.setAdapters(list)
+        return LOOM_OK
+    }
+}

@@ -40,6 +40,8 @@ struct GenerateCommand: ParsableCommand {
         } else {
             writeOut(Array(prompt.utf8))
             let ctx = try Context(model: model, params: sampling.context)
+        try ctx.setAdapters(try sampling.adapters())
+            try ctx.setAdapters(try sampling.adapters())
             r = try Generator.generate(context: ctx, prompt: ids, params: params, onText: stream)
         }
         if params.numBeams > 1 { writeOut(Array(r.text.utf8)) }
@@ -65,6 +67,7 @@ struct ChatCommand: ParsableCommand {
         let model = try modelOptions.load(vocabOnly: false)
         let tok = try model.tokenizer()
         let ctx = try Context(model: model, params: sampling.context)
+        try ctx.setAdapters(try sampling.adapters())
         var messages: [ChatMessage] = system.map { [ChatMessage(role: "system", content: $0)] } ?? []
 
         func answer(_ text: String) throws {

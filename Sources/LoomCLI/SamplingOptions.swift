@@ -37,6 +37,19 @@ struct SamplingOptions: ParsableArguments {
     @Option(name: .customLong("length-penalty"), help: "Beam scores are divided by length^this.")
     var lengthPenalty: Double = 1
 
+    @Option(name: .customLong("lora"), help: "A LoRA adapter, PATH or PATH:SCALE (PEFT folder or GGUF; repeatable).")
+    var lora: [String] = []
+
+    /// The --lora adapters, loaded.
+    func adapters() throws -> [(adapter: LoRAAdapter, scale: Float)] {
+        try lora.map { spec in
+            if let colon = spec.lastIndex(of: ":"), let scale = Float(spec[spec.index(after: colon)...]) {
+                return (try LoRAAdapter.load(path: String(spec[..<colon])), scale)
+            }
+            return (try LoRAAdapter.load(path: spec), 1)
+        }
+    }
+
     @Option(help: "Seed of the draw (default: random).")
     var seed: UInt64?
 

@@ -46,14 +46,17 @@ public struct ForwardBatch {
     public let outputRows: [Int]
     /// Polled between layers; true stops the pass with `LoomError.aborted`.
     public let shouldAbort: (() -> Bool)?
+    /// LoRA adapters to add to the weights' products (llama family).
+    public let lora: AppliedLoRA?
 
     public init(tokens: UnsafeBufferPointer<Int32>, positions: UnsafeBufferPointer<Int32>, runs: [SequenceRun],
-                outputRows: [Int], shouldAbort: (() -> Bool)? = nil) {
+                outputRows: [Int], shouldAbort: (() -> Bool)? = nil, lora: AppliedLoRA? = nil) {
         self.tokens = tokens
         self.positions = positions
         self.runs = runs
         self.outputRows = outputRows
         self.shouldAbort = shouldAbort
+        self.lora = lora
     }
 
     /// One sequence: every row goes to `cache`.

@@ -69,6 +69,25 @@ public final class Context: @unchecked Sendable {
     /// Polled between layers of every forward pass; returning true stops the decode with
     /// `LoomError.aborted` (the sequences keep the positions completed before it).
     public var shouldAbort: (() -> Bool)?
+    /// The LoRA adapters this context runs with (the model's weights are untouched).
+    public private(set) var adapters: [(adapter: LoRAAdapter, scale: Float)] = []
+    private var appliedLoRA: AppliedLoRA?
+
+    /// Runs this context's next decodes with these adapters, each at its strength (empty: none).
+    /// Other contexts on the same model are not affected. Cached positions keep what they were
+    /// computed with: clear the context when switching adapters mid-conversation.
+    public func setAdapters(_ list: [(adapter: LoRAAdapter, scale: Float)]) throws {
+        guard !list.isEmpty else {
+            adapters = []
+            appliedLoRA = nil
+            return
+        }
+        guard let llama = network as? LlamaModel else {
+            throw LoomError.unsupported("LoRA adapters run on llama-family models; this one is '\(model.architecture ?? "?")'")
+        }
+        appliedLoRA = try AppliedLoRA(adapters: list.map { ($0.adapter, $0.scale) }, network: llama)
+        adapters = list
+    }
 
     public init(model: Model, params: ContextParams = ContextParams()) throws {
         guard let network = model.network else {
@@ -224,7 +243,7 @@ public final class Context: @unchecked Sendable {
                 try rowPositions[done..<end].withUnsafeBufferPointer { pb in
                     try logitsStorage.withUnsafeMutableBufferPointer { lb in
                         let batch = ForwardBatch(tokens: tb, positions: pb, runs: runs, outputRows: outputRows,
-                                                 shouldAbort: shouldAbort)
+                                                 shouldAbort: shouldAbort, lora: appliedLoRA)
                         try network.forward(batch, logits: lb.baseAddress! + outOffset, workspace: workspace, pool: pool)
                     }
                 }

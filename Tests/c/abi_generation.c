@@ -205,6 +205,13 @@ int main(int argc, char **argv) {
     CHECK("usable after abort", loom_context_decode(ctx, longp, 100, -1, false) == LOOM_OK && loom_context_position(ctx) == 100);
 
     /* NULLs and bad arguments of the new calls. */
+    loom_lora *lora = (loom_lora *)0x1;
+    CHECK("NULL lora path", loom_lora_load(NULL, &lora) == LOOM_ERR_INVALID_ARGUMENT && lora == NULL);
+    CHECK("model is not an adapter", loom_lora_load(argv[1], &lora) < 0 && lora == NULL);
+    CHECK("NULL adapters with n", loom_context_set_adapters(ctx, NULL, NULL, 1) == LOOM_ERR_INVALID_ARGUMENT);
+    CHECK("no adapters", loom_context_set_adapters(ctx, NULL, NULL, 0) == LOOM_OK);
+    CHECK("NULL ctx adapters", loom_context_set_adapters(NULL, NULL, NULL, 0) < 0);
+    loom_lora_free(NULL);
     CHECK("NULL ctx decode_batch", loom_context_decode_batch(NULL, toks, seqs, NULL, 6) == LOOM_ERR_INVALID_ARGUMENT);
     CHECK("NULL tokens decode_batch", loom_context_decode_batch(ctx, NULL, seqs, NULL, 6) == LOOM_ERR_INVALID_ARGUMENT);
     CHECK("NULL seq ids", loom_context_decode_batch(ctx, toks, NULL, NULL, 6) == LOOM_ERR_INVALID_ARGUMENT);

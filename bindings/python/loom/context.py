@@ -115,6 +115,24 @@ class Context(Handle):
     def seq_remove(self, seq):
         check(_native.lib().loom_context_seq_remove(self._h(), int(seq)))
 
+    def set_adapters(self, adapters):
+        """Runs the next decodes with LoRA adapters: a list of Adapter or (Adapter, scale) (scale 1 = as
+        trained); [] removes them. Only this context is affected; clear it when switching mid-way."""
+        pairs = []
+        for a in adapters:
+            if isinstance(a, Adapter):
+                pairs.append((a, 1.0))
+            elif isinstance(a, (tuple, list)) and len(a) == 2 and isinstance(a[0], Adapter) \
+                    and isinstance(a[1], (int, float)) and not isinstance(a[1], bool):
+                pairs.append((a[0], float(a[1])))
+            else:
+                raise TypeError("adapters must be loom.Adapter objects or (Adapter, scale) pairs")
+        n = len(pairs)
+        handles = (ctypes.c_void_p * max(1, n))(*[a._h() for a, _ in pairs])
+        scales = (ctypes.c_float * max(1, n))(*[s for _, s in pairs])
+        check(_native.lib().loom_context_set_adapters(self._h(), handles, scales, n))
+        self._adapters = pairs   # keep the Python objects alive with the context
+
     # ------------------------------------------------------------------ control and state
 
     def set_abort_callback(self, fn):
@@ -202,3 +220,19 @@ def _ids(ids):
             raise LoomError(-7, f"token id {i} is out of range")
         vals.append(i)
     return (ctypes.c_int32 * len(vals))(*vals)
+
+
+class Adapter(Handle):
+    """A LoRA adapter (PEFT folder or llama.cpp GGUF adapter), made by Model.load_adapter(path).
+    Immutable: any number of contexts may run it."""
+
+    _kind = "adapter"
+
+    def __init__(self, path):
+        handle = ctypes.c_void_p()
+        check(_native.lib().loom_lora_load(os.fsencode(path), ctypes.byref(handle)))
+        self._handle = handle
+        self.path = str(path)
+
+    def _release(self, handle):
+        _native.lib().loom_lora_free(handle)

@@ -124,6 +124,17 @@ class Model(Handle):
         n_seq_max: sequences it holds (each gets its own KV cache when first used)."""
         return Context(self, n_ctx=n_ctx, n_batch=n_batch, n_threads=n_threads, kv_type=kv_type, n_seq_max=n_seq_max)
 
+    def load_adapter(self, path):
+        """Loads a LoRA adapter (PEFT folder or GGUF) to run with Context.set_adapters / set_adapters."""
+        from .context import Adapter
+        return Adapter(path)
+
+    def set_adapters(self, adapters):
+        """LoRA adapters for this model's own generate / logits calls (see Context.set_adapters)."""
+        self._adapters = list(adapters)
+        if self._context is not None:
+            self._context.set_adapters(self._adapters)
+
     def _private_context(self, needed, sequences=1):
         """The model's convenience context, grown when a call needs more positions or sequences."""
         ctx = self._context
@@ -132,6 +143,8 @@ class Model(Handle):
                 ctx.close()
             size = max(needed, 512)
             self._context = ctx = Context(self, n_ctx=size, n_seq_max=max(16, sequences))
+            if getattr(self, "_adapters", None):
+                ctx.set_adapters(self._adapters)
         return ctx
 
     def logits(self, ids):
