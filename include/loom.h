@@ -321,6 +321,8 @@ typedef struct loom_lora loom_lora;
 /* Loads a LoRA adapter: a PEFT folder (adapter_config.json + adapter_model.safetensors; r,
  * lora_alpha, use_rslora; q/k/v/o/gate/up/down projections) or a llama.cpp GGUF LoRA adapter (f32).
  * A PEFT adapter also runs on a GGUF of its base (q/k rows are reordered for llama.cpp's RoPE layout).
+ * A PEFT (IA)3 folder (peft_type IA3: k/v outputs and the down projection's input scaled) loads too;
+ * its scale s interpolates each factor as 1 + s (v - 1).
  * On success *out owns it; free it with loom_lora_free at any time (a context given it keeps its own
  * reference). Immutable: one adapter may serve any number of contexts and threads. */
 loom_status loom_lora_load(const char *path, loom_lora **out);

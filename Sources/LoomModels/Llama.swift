@@ -174,6 +174,8 @@ public final class LlamaModel: CausalLM, @unchecked Sendable {
                 lora.apply(layer: l, .q, x: xn, y: q, n: n, workspace: ws, pool: pool)
                 lora.apply(layer: l, .k, x: xn, y: k, n: n, workspace: ws, pool: pool)
                 lora.apply(layer: l, .v, x: xn, y: v, n: n, workspace: ws, pool: pool)
+                lora.scale(layer: l, .k, k, n: n)
+                lora.scale(layer: l, .v, v, n: n)
             }
             rope.apply(q: q, qHeads: H, k: k, kHeads: Hkv, headDim: hd, rows: n, table: ropeTable, pool: pool)
             batch.store(keys: k, values: v, heads: Hkv, headDim: hd, layer: l)
@@ -187,6 +189,7 @@ public final class LlamaModel: CausalLM, @unchecked Sendable {
             batch.lora?.apply(layer: l, .gate, x: xn, y: gate, n: n, workspace: ws, pool: pool)
             batch.lora?.apply(layer: l, .up, x: xn, y: up, n: n, workspace: ws, pool: pool)
             swiglu(gate, up, n * f, pool: pool)
+            batch.lora?.scale(layer: l, .down, gate, n: n)
             matmul(layer.wDown, gate, proj, n: n, pool: pool)
             batch.lora?.apply(layer: l, .down, x: gate, y: proj, n: n, workspace: ws, pool: pool)
             addInPlace(x, proj, n * d)

@@ -29,12 +29,16 @@ public final class LoRAAdapter: @unchecked Sendable {
     public let scaling: Float
     /// Rows of q/k deltas in HF's rotate-half order (PEFT) or llama.cpp's interleaved order (GGUF).
     public let ropeStyle: RoPEStyle
+    /// (IA)³ (PEFT IA3): per layer and target, a learned vector that scales k / v outputs, or the
+    /// down projection's input. Empty for a LoRA adapter.
+    public let ia3: [[[Float]?]]
 
-    init(path: String, pairs: [[Pair?]], scaling: Float, ropeStyle: RoPEStyle) {
+    init(path: String, pairs: [[Pair?]], scaling: Float, ropeStyle: RoPEStyle, ia3: [[[Float]?]] = []) {
         self.path = path
         self.pairs = pairs
         self.scaling = scaling
         self.ropeStyle = ropeStyle
+        self.ia3 = ia3
     }
 
     /// Loads a PEFT LoRA folder (adapter_config.json + adapter_model.safetensors) or a llama.cpp GGUF
@@ -46,7 +50,8 @@ public final class LoRAAdapter: @unchecked Sendable {
     private static func loadPEFT(_ dir: String) throws -> LoRAAdapter {
         let config = try JSONParser.parse(try readWholeFile(dir + "/adapter_config.json"))
         let type = config["peft_type"]?.string ?? "LORA"
-        guard type == "LORA" else { throw LoomError.unsupported("'\(dir)' is a \(type) adapter, not LoRA") }
+        if type == "IA3" { return try loadIA3(dir, config) }
+        guard type == "LORA" else { throw LoomError.unsupported("'\(dir)' is a \(type) adapter, not LoRA or IA3") }
         guard let r = config["r"]?.int, r > 0, let alpha = config["lora_alpha"]?.double else {
             throw LoomError.format("'\(dir)/adapter_config.json' lacks r or lora_alpha")
         }
@@ -72,6 +77,28 @@ public final class LoRAAdapter: @unchecked Sendable {
         }
         let scaling = Float(alpha / (rs ? Double(r).squareRoot() : Double(r)))
         return try LoRAAdapter(path: dir, found: found, scaling: scaling, ropeStyle: .halves)
+    }
+
+    private static func loadIA3(_ dir: String, _ config: JSONValue) throws -> LoRAAdapter {
+        if config["fan_in_fan_out"]?.bool == true {
+            throw LoomError.unsupported("fan_in_fan_out adapters (GPT-2 Conv1D) are not supported yet")
+        }
+        let feedForward = Set((config["feedforward_modules"]?.array ?? []).compactMap(\.string))
+        let st = try SafetensorsFile(path: dir + "/adapter_model.safetensors")
+        let prefix = "base_model.model.model.layers."
+        var vectors: [[[Float]?]] = []
+        for t in st.tensors where t.name.hasSuffix(".ia3_l") {
+            let rest = t.name.dropFirst(prefix.count).dropLast(".ia3_l".count).split(separator: ".")
+            guard t.name.hasPrefix(prefix), rest.count == 3, let layer = Int(rest[0]), layer >= 0, layer < 1 << 16,
+                  let target = LoRATarget.allCases.first(where: { $0.peft == rest[2] }),
+                  [.k, .v, .down].contains(target), (target == .down) == feedForward.contains(String(rest[2])) else {
+                throw LoomError.unsupported("(IA)3 tensor '\(t.name)' scales no supported projection (k/v outputs, down input)")
+            }
+            while vectors.count <= layer { vectors.append(Array(repeating: nil, count: LoRATarget.allCases.count)) }
+            vectors[layer][target.rawValue] = try st.floats(t.name)
+        }
+        guard !vectors.isEmpty else { throw LoomError.format("'\(dir)' holds no (IA)3 vectors") }
+        return LoRAAdapter(path: dir, pairs: [], scaling: 1, ropeStyle: .halves, ia3: vectors)
     }
 
     private static func loadGGUF(_ path: String) throws -> LoRAAdapter {
@@ -143,6 +170,7 @@ public final class AppliedLoRA: @unchecked Sendable {
         var pointer: UnsafeRawPointer { UnsafeRawPointer(buffer.baseAddress!) }   // allocated with capacity >= 1
     }
     let terms: [[[Term]]]            // [layer][target] -> terms of every adapter on it
+    let scales: [[[Float]?]]         // [layer][target] -> the (IA)³ factor of all adapters, multiplied
 
     init(adapters: [(LoRAAdapter, Float)], network: LlamaModel) throws {
         let c = network.config
@@ -152,7 +180,26 @@ public final class AppliedLoRA: @unchecked Sendable {
             .gate: (c.hiddenSize, c.intermediateSize), .up: (c.hiddenSize, c.intermediateSize),
             .down: (c.intermediateSize, c.hiddenSize)]
         var terms = [[[Term]]](repeating: Array(repeating: [], count: LoRATarget.allCases.count), count: c.layerCount)
+        var scales = [[[Float]?]](repeating: Array(repeating: nil, count: LoRATarget.allCases.count), count: c.layerCount)
         for (adapter, strength) in adapters {
+            guard adapter.ia3.count <= c.layerCount else {
+                throw LoomError.invalidArgument("'\(adapter.path)' scales layer \(adapter.ia3.count - 1); the model has \(c.layerCount) layers")
+            }
+            for (l, targets) in adapter.ia3.enumerated() {
+                for target in LoRATarget.allCases {
+                    guard var v = targets[target.rawValue], let w = widths[target] else { continue }
+                    let width = target == .down ? w.inputs : w.outputs
+                    guard v.count == width else {
+                        throw LoomError.invalidArgument("'\(adapter.path)' layer \(l) \(target.peft) (IA)3 vector has \(v.count) entries; the model needs \(width)")
+                    }
+                    if target == .k, adapter.ropeStyle != c.ropeStyle {
+                        v = Self.reorderRoPERows(v, heads: c.kvHeadCount, headDim: c.headDim, rank: 1, to: c.ropeStyle)
+                    }
+                    // Strength s interpolates between off (s = 0: all ones) and as trained (s = 1).
+                    let scaled = v.map { 1 + strength * ($0 - 1) }
+                    scales[l][target.rawValue] = zip(scales[l][target.rawValue] ?? Array(repeating: 1, count: width), scaled).map { $0 * $1 }
+                }
+            }
             guard strength.isFinite else { throw LoomError.invalidArgument("adapter scale \(strength) is not finite") }
             guard adapter.pairs.count <= c.layerCount else {
                 throw LoomError.invalidArgument("'\(adapter.path)' adapts layer \(adapter.pairs.count - 1); the model has \(c.layerCount) layers")
@@ -176,6 +223,14 @@ public final class AppliedLoRA: @unchecked Sendable {
             }
         }
         self.terms = terms
+        self.scales = scales
+    }
+
+    /// Multiplies each row of x [n × width] by the (IA)³ vector of `target` in `layer`, if any.
+    func scale(layer: Int, _ target: LoRATarget, _ x: UnsafeMutablePointer<Float>, n: Int) {
+        guard layer < scales.count, let v = scales[layer][target.rawValue] else { return }
+        let w = v.count
+        for i in 0..<n { for j in 0..<w { x[i * w + j] *= v[j] } }
     }
 
     /// B's rows per head between HF's rotate-half order (j, j + hd/2 pairs) and llama.cpp's

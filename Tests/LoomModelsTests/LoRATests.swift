@@ -85,6 +85,23 @@ final class LoRATests: XCTestCase {
         XCTAssertLessThanOrEqual(diffs[1], 1e-4)
     }
 
+    /// PEFT (IA)³ (k, v outputs and the down projection's input scaled) on the HF base and the f32 GGUF.
+    func testIA3MatchesPEFT() throws {
+        let json = try JSONParser.parse(try readWholeFile(Self.dir + "/peft-refs.json"))
+        let ids = (json["ia3"]?["ids"]?.array ?? []).compactMap { $0.int.map(Int32.init) }
+        let want = try SafetensorsFile(path: Self.dir + "/peft-extra-refs.safetensors").floats("ia3.logits")
+        let ia3 = try LoRAAdapter.load(path: Self.dir + "/ia3")
+        for model in ["", "/model.f32.gguf"] {
+            let ctx = try Context(model: try Model.load(path: Self.dir + model), params: ContextParams(contextLength: 64, threads: 2))
+            try ctx.setAdapters([(ia3, 1)])
+            let got = try logits(ctx, ids)
+            let d = zip(got, want).map { abs($0 - $1) }.max() ?? .infinity
+            print("(IA)3 on tiny-llama\(model.isEmpty ? " (HF)" : model): max |Δlogit| \(d)")
+            XCTAssertEqual(got.count, want.count)
+            XCTAssertLessThanOrEqual(d, 1e-4)
+        }
+    }
+
     func testBadAdaptersAreRefused() throws {
         XCTAssertThrowsError(try LoRAAdapter.load(path: Self.dir + "/model.f32.gguf"))    // not an adapter
         XCTAssertThrowsError(try LoRAAdapter.load(path: Self.dir + "/missing"))

@@ -34,6 +34,15 @@ def test_lora_logits_and_greedy_match_peft(base, adapter):
         assert np.array_equal(m.logits(ids), plain)
 
 
+@pytest.mark.parametrize("base", ["", "model.f32.gguf"])
+def test_ia3_matches_peft(base):
+    refs = json.loads((TINY / "peft-refs.json").read_text())
+    want = read_safetensors(TINY / "peft-extra-refs.safetensors")["ia3.logits"]
+    with loom.Model(TINY / base if base else TINY) as m:
+        m.set_adapters([m.load_adapter(TINY / "ia3")])
+        assert float(np.max(np.abs(m.logits(refs["ia3"]["ids"]) - want))) <= 1e-4
+
+
 def test_bad_adapters():
     with pytest.raises(loom.LoomError):
         loom.Adapter(TINY / "model.f32.gguf")
