@@ -57,9 +57,6 @@ func samplingSettings(_ p: loom_sampling_params) throws -> (SamplingParams, [any
     return (s, user)
 }
 
-/// The Swift settings of a C params struct (without a callback).
-func samplingParams(_ p: loom_sampling_params) throws -> SamplingParams { try samplingSettings(p).0 }
-
 @_cdecl("loom_sampler_new")
 public func loom_sampler_new(_ params: UnsafePointer<loom_sampling_params>?,
                              _ out: UnsafeMutablePointer<OpaquePointer?>?) -> loom_status {

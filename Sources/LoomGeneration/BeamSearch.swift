@@ -44,9 +44,9 @@ public enum BeamSearch {
         let vocab = session.vocabSize
         let endSet = Set(session.endTokens)
         let keep = max(2, 1 + endSet.count) * k
-        let promptLength = try startLength(session, prompt)
+        guard !prompt.isEmpty else { throw LoomError.invalidArgument("the prompt has no tokens") }
         // The length limit: max new tokens and the slot capacity.
-        let room = session.capacity - promptLength
+        let room = session.capacity - prompt.count
         let limit = maxNewTokens > 0 ? min(maxNewTokens, room) : room
         guard limit > 0 else { return [] }
 
@@ -152,12 +152,6 @@ public enum BeamSearch {
             }
         }
         return finished
-    }
-
-    /// Tokens a slot holds once started with `prompt` (the prompt itself for every session here).
-    private static func startLength(_ session: DecoderSession, _ prompt: [Int32]) throws -> Int {
-        guard !prompt.isEmpty else { throw LoomError.invalidArgument("the prompt has no tokens") }
-        return prompt.count
     }
 
     /// out = log_softmax(x) over out.count entries (f32 as torch; -inf stays -inf).
