@@ -236,8 +236,8 @@ public func loom_context_state_load_file(_ ctx: OpaquePointer?, _ path: UnsafePo
 
 /// What a `loom_lora *` points to.
 final class LoRAHandle {
-    let adapter: LoRAAdapter
-    init(adapter: LoRAAdapter) { self.adapter = adapter }
+    let adapter: Adapter
+    init(adapter: Adapter) { self.adapter = adapter }
 }
 
 @_cdecl("loom_lora_load")
@@ -246,7 +246,7 @@ public func loom_lora_load(_ path: UnsafePointer<CChar>?, _ out: UnsafeMutablePo
         out?.pointee = nil
         guard let out else { throw LoomError.invalidArgument("out is NULL") }
         guard let path else { throw LoomError.invalidArgument("path is NULL") }
-        out.pointee = retainHandle(LoRAHandle(adapter: try LoRAAdapter.load(path: String(cString: path))))
+        out.pointee = retainHandle(LoRAHandle(adapter: try Adapter.load(path: String(cString: path))))
         return LOOM_OK
     }
 }
@@ -265,7 +265,7 @@ public func loom_context_set_adapters(_ ctx: OpaquePointer?, _ adapters: UnsafeP
         guard n == 0 || (adapters != nil && scales != nil) else {
             throw LoomError.invalidArgument("adapters or scales is NULL with n \(n)")
         }
-        var list: [(adapter: LoRAAdapter, scale: Float)] = []
+        var list: [(adapter: Adapter, scale: Float)] = []
         for i in 0..<n {
             guard let a = adapters?[i], let s = scales?[i] else { continue }
             list.append((try borrowHandle(a, as: LoRAHandle.self, "adapters[\(i)]").adapter, s))

@@ -41,12 +41,12 @@ struct SamplingOptions: ParsableArguments {
     var lora: [String] = []
 
     /// The --lora adapters, loaded.
-    func adapters() throws -> [(adapter: LoRAAdapter, scale: Float)] {
+    func adapters() throws -> [(adapter: Adapter, scale: Float)] {
         try lora.map { spec in
             if let colon = spec.lastIndex(of: ":"), let scale = Float(spec[spec.index(after: colon)...]) {
-                return (try LoRAAdapter.load(path: String(spec[..<colon])), scale)
+                return (try Adapter.load(path: String(spec[..<colon])), scale)
             }
-            return (try LoRAAdapter.load(path: spec), 1)
+            return (try Adapter.load(path: spec), 1)
         }
     }
 

@@ -25,3 +25,12 @@ public func bf16ToFloat(_ b: UInt16) -> Float {
 public func floatToHalf(_ f: Float) -> UInt16 {
     UInt16(truncatingIfNeeded: Float16(f).bitPattern)
 }
+
+/// Round-to-nearest-even float -> bfloat16 (NaN stays a quiet NaN), as PyTorch and gguf-py round.
+@inlinable
+public func floatToBF16(_ f: Float) -> UInt16 {
+    let bits = f.bitPattern
+    if f.isNaN { return UInt16(truncatingIfNeeded: (bits >> 16) | 0x40) }
+    let rounded = bits &+ 0x7FFF &+ ((bits >> 16) & 1)
+    return UInt16(truncatingIfNeeded: rounded >> 16)
+}

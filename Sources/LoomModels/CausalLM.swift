@@ -48,15 +48,20 @@ public struct ForwardBatch {
     public let shouldAbort: (() -> Bool)?
     /// LoRA adapters to add to the weights' products (llama family).
     public let lora: AppliedLoRA?
+    /// Input embeddings of virtual tokens (prompt tuning, [k × hidden]): a row whose token id is
+    /// -1 - j takes row j of these instead of a token embedding.
+    public let virtualEmbeddings: UnsafeBufferPointer<Float>?
 
     public init(tokens: UnsafeBufferPointer<Int32>, positions: UnsafeBufferPointer<Int32>, runs: [SequenceRun],
-                outputRows: [Int], shouldAbort: (() -> Bool)? = nil, lora: AppliedLoRA? = nil) {
+                outputRows: [Int], shouldAbort: (() -> Bool)? = nil, lora: AppliedLoRA? = nil,
+                virtualEmbeddings: UnsafeBufferPointer<Float>? = nil) {
         self.tokens = tokens
         self.positions = positions
         self.runs = runs
         self.outputRows = outputRows
         self.shouldAbort = shouldAbort
         self.lora = lora
+        self.virtualEmbeddings = virtualEmbeddings
     }
 
     /// One sequence: every row goes to `cache`.

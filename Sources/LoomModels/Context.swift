@@ -69,23 +69,40 @@ public final class Context: @unchecked Sendable {
     /// Polled between layers of every forward pass; returning true stops the decode with
     /// `LoomError.aborted` (the sequences keep the positions completed before it).
     public var shouldAbort: (() -> Bool)?
-    /// The LoRA adapters this context runs with (the model's weights are untouched).
-    public private(set) var adapters: [(adapter: LoRAAdapter, scale: Float)] = []
+    /// The adapters this context runs with (the model's weights are untouched).
+    public private(set) var adapters: [(adapter: Adapter, scale: Float)] = []
     private var appliedLoRA: AppliedLoRA?
+    /// Prompt- or prefix-tuning tokens every sequence starts with (bound to this network).
+    private var virtualTokens: VirtualTokens?
+    /// Positions each sequence's virtual tokens take (0 without a prompt- or prefix-tuning adapter).
+    public var virtualTokenCount: Int { virtualTokens?.count ?? 0 }
 
-    /// Runs this context's next decodes with these adapters, each at its strength (empty: none).
-    /// Other contexts on the same model are not affected. Cached positions keep what they were
-    /// computed with: clear the context when switching adapters mid-conversation.
-    public func setAdapters(_ list: [(adapter: LoRAAdapter, scale: Float)]) throws {
-        guard !list.isEmpty else {
-            adapters = []
-            appliedLoRA = nil
-            return
+    /// Runs this context's next decodes with these adapters (empty: none): LoRA and (IA)³ adapters
+    /// each at its strength, and at most one prompt- or prefix-tuning adapter (strength 1), whose
+    /// virtual tokens then open every sequence. Other contexts on the same model are not affected.
+    /// Cached positions keep what they were computed with: clear the context when switching.
+    public func setAdapters(_ list: [(adapter: Adapter, scale: Float)]) throws {
+        let weightAdapters = list.filter { $0.adapter.virtualTokens == nil }
+        let virtual = list.filter { $0.adapter.virtualTokens != nil }
+        guard virtual.count <= 1 else {
+            throw LoomError.invalidArgument("a context runs at most one prompt- or prefix-tuning adapter, got \(virtual.count)")
         }
-        guard let llama = network as? LlamaModel else {
-            throw LoomError.unsupported("LoRA adapters run on llama-family models; this one is '\(model.architecture ?? "?")'")
+        var applied: AppliedLoRA?
+        if !weightAdapters.isEmpty {
+            guard let llama = network as? LlamaModel else {
+                throw LoomError.unsupported("LoRA adapters run on llama-family models; this one is '\(model.architecture ?? "?")'")
+            }
+            applied = try AppliedLoRA(adapters: weightAdapters.map { ($0.adapter, $0.scale) }, network: llama)
         }
-        appliedLoRA = try AppliedLoRA(adapters: list.map { ($0.adapter, $0.scale) }, network: llama)
+        var bound: VirtualTokens?
+        if let v = virtual.first, let tokens = v.adapter.virtualTokens {
+            guard v.scale == 1 else {
+                throw LoomError.invalidArgument("prompt and prefix tuning have no strength; use scale 1 for '\(v.adapter.path)', got \(v.scale)")
+            }
+            bound = try tokens.bound(to: network, path: v.adapter.path)
+        }
+        appliedLoRA = applied
+        virtualTokens = bound
         adapters = list
     }
 
@@ -125,7 +142,11 @@ public final class Context: @unchecked Sendable {
         pool = ThreadPool(threadCount: p.threads)
         workspace = network.makeWorkspace(batch: p.batchSize, capacity: p.contextLength, threads: pool.activeThreads)
         Log.info("context: n_ctx \(p.contextLength), n_batch \(p.batchSize), KV cache \(formatBytes(cache.byteCount)) (\(p.kvType.name)) per sequence, up to \(p.maxSequences) sequences, \(pool.activeThreads) threads")
+        // Last, after everything that can throw: deinit balances it.
+        model.edits.contextOpened()
     }
+
+    deinit { model.edits.contextClosed() }
 
     private func makeCache() throws -> KVCache {
         try KVCache(layers: cache.layers, heads: cache.heads, headDim: cache.headDim, capacity: cache.capacity,
@@ -193,10 +214,12 @@ public final class Context: @unchecked Sendable {
                 throw LoomError.invalidArgument("decode needs at least one token (sequence \(s) has none)")
             }
             let cached = sequenceTokens[s].count
-            let start = input.startPosition ?? cached
-            guard start >= 0, start <= cached else {
+            var start = input.startPosition ?? cached
+            guard start >= 0, start <= cached || start == virtualTokenCount else {
                 throw LoomError.outOfRange("start position \(start) of sequence \(s) is outside 0...\(cached) (positions must follow the cached ones)")
             }
+            // A sequence starting before its virtual tokens' end gets them (again) first.
+            if start < virtualTokenCount { start = virtualTokenCount }
             guard input.tokens.count <= params.contextLength - start else {
                 throw LoomError.outOfRange("context overflow: \(start) cached + \(input.tokens.count) new tokens > n_ctx \(params.contextLength)")
             }
@@ -213,6 +236,10 @@ public final class Context: @unchecked Sendable {
             logitsStorage = [Float](repeating: 0, count: max(1, rowsWanted * vocab))
         }
         for (i, input) in inputs.enumerated() {
+            if starts[i] == virtualTokenCount, virtualTokenCount > 0,
+               !hasVirtualTokens(input.sequence) {
+                try fillVirtualTokens(sequence: input.sequence, cache: inputCaches[i], keepLogits: false)
+            }
             inputCaches[i].truncate(to: starts[i])
             sequenceTokens[input.sequence].removeSubrange(starts[i]...)
         }
@@ -252,6 +279,76 @@ public final class Context: @unchecked Sendable {
             for r in done..<end { sequenceTokens[inputs[rowInput[r]].sequence].append(rowTokens[r]) }
             done = end
         }
+    }
+
+    /// Whether sequence `s` starts with this context's virtual tokens.
+    private func hasVirtualTokens(_ s: Int) -> Bool {
+        let n = virtualTokenCount
+        let cached = sequenceTokens[s]
+        return cached.count >= n && (0..<n).allSatisfy { cached[$0] == VirtualTokens.id($0) }
+    }
+
+    /// Puts the virtual tokens of the context's prompt- or prefix-tuning adapter at positions
+    /// 0..<virtualTokenCount of `sequence`, forgetting what it held. Decodes do this by themselves
+    /// when a sequence starts; call it to see the logits at the virtual positions (`.all`, prompt
+    /// tuning only: a prefix has keys and values but no logits).
+    public func decodeVirtualTokens(sequence: Int = 0, logits mode: LogitsMode = .none) throws {
+        guard virtualTokenCount > 0 else {
+            throw LoomError.invalidArgument("the context runs no prompt- or prefix-tuning adapter")
+        }
+        guard mode == .none || virtualTokens?.kind == .inputEmbeddings else {
+            throw LoomError.invalidArgument("prefix-tuning tokens have no logits (they are keys and values only)")
+        }
+        guard virtualTokenCount <= params.contextLength else {
+            throw LoomError.outOfRange("\(virtualTokenCount) virtual tokens do not fit n_ctx \(params.contextLength)")
+        }
+        try fillVirtualTokens(sequence: sequence, cache: try cache(forSequence: sequence), keepLogits: mode != .none)
+    }
+
+    private func fillVirtualTokens(sequence s: Int, cache: KVCache, keepLogits: Bool) throws {
+        guard let vt = virtualTokens else { return }
+        let n = vt.count
+        cache.truncate(to: 0)
+        sequenceTokens[s].removeAll(keepingCapacity: true)
+        let ids = (0..<n).map { VirtualTokens.id($0) }
+        switch vt.kind {
+        case .keyValuePrefix:
+            let hd = network.headDim
+            for l in 0..<network.layerCount {
+                vt.keys[l].withUnsafeBufferPointer { k in
+                    vt.values[l].withUnsafeBufferPointer { v in
+                        guard let kb = k.baseAddress, let vb = v.baseAddress else { return }
+                        for p in 0..<n {
+                            for h in 0..<network.kvHeads {
+                                cache.store(kb + p * vt.width + h * hd, into: cache.keys(layer: l, head: h), position: p)
+                                cache.store(vb + p * vt.width + h * hd, into: cache.values(layer: l, head: h), position: p)
+                            }
+                        }
+                    }
+                }
+            }
+            cache.count = n
+            if keepLogits { logitsRows = 0 }
+        case .inputEmbeddings:
+            let vocab = network.vocabSize
+            let rows = keepLogits ? n : 0
+            if logitsStorage.count < max(1, rows * vocab) { logitsStorage = [Float](repeating: 0, count: rows * vocab) }
+            let positions = (0..<n).map { Int32($0) }
+            try ids.withUnsafeBufferPointer { tb in
+                try positions.withUnsafeBufferPointer { pb in
+                    try vt.embeddings.withUnsafeBufferPointer { eb in
+                        try logitsStorage.withUnsafeMutableBufferPointer { lb in
+                            let batch = ForwardBatch(tokens: tb, positions: pb, runs: [SequenceRun(rows: 0..<n, cache: cache)],
+                                                     outputRows: Array(0..<rows), shouldAbort: shouldAbort,
+                                                     lora: appliedLoRA, virtualEmbeddings: eb)
+                            try network.forward(batch, logits: lb.baseAddress!, workspace: workspace, pool: pool)
+                        }
+                    }
+                }
+            }
+            if keepLogits { logitsRows = rows }
+        }
+        sequenceTokens[s] = ids
     }
 
     /// Logits of row `row` of the last decode (row 0 for `.last`).

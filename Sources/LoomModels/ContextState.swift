@@ -83,8 +83,9 @@ extension Context {
             }
             let tokenBytes = try r.take(count * 4)
             let tokens = tokenBytes.withUnsafeBytes { Array($0.bindMemory(to: Int32.self)) }.map { Int32(littleEndian: $0) }
-            for t in tokens where t < 0 || Int(t) >= network.vocabSize {
-                throw LoomError(.format, "state sequence \(id) holds token \(t), outside the vocabulary")
+            // Negative ids are virtual tokens (-1 - k at position k), when this context runs them.
+            for (k, t) in tokens.enumerated() where Int(t) >= network.vocabSize || (t < 0 && (t != VirtualTokens.id(k) || k >= virtualTokenCount)) {
+                throw LoomError(.format, "state sequence \(id) holds token \(t) at position \(k), outside the vocabulary")
             }
             sequences.append((id, tokens, try r.take(blockCount * count * network.headDim * elementSize)))
         }

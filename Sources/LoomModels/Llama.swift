@@ -66,16 +66,16 @@ public struct LlamaConfig: Sendable {
 /// One transformer block's weights (shapes in GGUF order: [in, out]).
 struct LlamaLayer: @unchecked Sendable {
     let attnNorm: [Float]          // [d]
-    let wq: WeightMatrix           // [d, H·hd]
-    let wk: WeightMatrix           // [d, Hkv·hd]
-    let wv: WeightMatrix           // [d, Hkv·hd]
+    var wq: WeightMatrix           // [d, H·hd]
+    var wk: WeightMatrix           // [d, Hkv·hd]
+    var wv: WeightMatrix           // [d, Hkv·hd]
     let bq: [Float]?, bk: [Float]?, bv: [Float]?
-    let wo: WeightMatrix           // [H·hd, d]
+    var wo: WeightMatrix           // [H·hd, d]
     let bo: [Float]?
     let ffnNorm: [Float]           // [d]
-    let wGate: WeightMatrix        // [d, f]
-    let wUp: WeightMatrix          // [d, f]
-    let wDown: WeightMatrix        // [f, d]
+    var wGate: WeightMatrix        // [d, f]
+    var wUp: WeightMatrix          // [d, f]
+    var wDown: WeightMatrix        // [f, d]
 }
 
 /// The llama-family decoder: RMSNorm, RoPE, grouped-query attention, SwiGLU. Weights stay in the
@@ -83,7 +83,8 @@ struct LlamaLayer: @unchecked Sendable {
 public final class LlamaModel: CausalLM, @unchecked Sendable {
     public let config: LlamaConfig
     let tokenEmbedding: WeightMatrix   // [d, vocab]
-    let layers: [LlamaLayer]
+    /// Rewritten only by a LoRA merge, while no context uses the model (`Model.mergeLoRA`).
+    var layers: [LlamaLayer]
     let outputNorm: [Float]            // [d]
     let output: WeightMatrix           // [d, vocab] (token_embd when tied)
     let rope: RoPE
@@ -158,6 +159,10 @@ public final class LlamaModel: CausalLM, @unchecked Sendable {
 
         for i in 0..<n {
             let t = Int(tokens[i])
+            if t < 0, let virtual = batch.virtualEmbeddings, let base = virtual.baseAddress, (-t) * d <= virtual.count {
+                (x + i * d).update(from: base + (-1 - t) * d, count: d)   // prompt tuning's virtual token -1 - t
+                continue
+            }
             guard t >= 0, t < c.vocabSize else { throw LoomError.outOfRange("token id \(t) is outside 0..<\(c.vocabSize)") }
             tokenEmbedding.dequantizeRow(t, into: x + i * d)
         }

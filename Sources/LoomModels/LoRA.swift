@@ -11,47 +11,9 @@ public enum LoRATarget: Int, CaseIterable, Sendable {
     var peft: String { ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"][rawValue] }
 }
 
-/// A LoRA adapter (PEFT folder or llama.cpp GGUF adapter): per targeted weight W [out × in], the pair
-/// A [r × in], B [out × r] with ΔW = scaling · B·A, scaling = lora_alpha / r (/ √r with rsLoRA).
-/// Immutable once loaded; bind it to a model (`bound(to:)`) to run it.
-public final class LoRAAdapter: @unchecked Sendable {
-    public struct Pair: Sendable {
-        public let rank: Int
-        public let inputs: Int
-        public let outputs: Int
-        public let a: [Float]        // [rank × inputs]
-        public let b: [Float]        // [outputs × rank]
-    }
-
-    public let path: String
-    /// Per layer and target (nil: not adapted).
-    public let pairs: [[Pair?]]
-    public let scaling: Float
-    /// Rows of q/k deltas in HF's rotate-half order (PEFT) or llama.cpp's interleaved order (GGUF).
-    public let ropeStyle: RoPEStyle
-    /// (IA)³ (PEFT IA3): per layer and target, a learned vector that scales k / v outputs, or the
-    /// down projection's input. Empty for a LoRA adapter.
-    public let ia3: [[[Float]?]]
-
-    init(path: String, pairs: [[Pair?]], scaling: Float, ropeStyle: RoPEStyle, ia3: [[[Float]?]] = []) {
-        self.path = path
-        self.pairs = pairs
-        self.scaling = scaling
-        self.ropeStyle = ropeStyle
-        self.ia3 = ia3
-    }
-
-    /// Loads a PEFT LoRA folder (adapter_config.json + adapter_model.safetensors) or a llama.cpp GGUF
-    /// LoRA adapter.
-    public static func load(path: String) throws -> LoRAAdapter {
-        isDirectory(path) ? try loadPEFT(path) : try loadGGUF(path)
-    }
-
-    private static func loadPEFT(_ dir: String) throws -> LoRAAdapter {
-        let config = try JSONParser.parse(try readWholeFile(dir + "/adapter_config.json"))
-        let type = config["peft_type"]?.string ?? "LORA"
-        if type == "IA3" { return try loadIA3(dir, config) }
-        guard type == "LORA" else { throw LoomError.unsupported("'\(dir)' is a \(type) adapter, not LoRA or IA3") }
+extension Adapter {
+    /// A PEFT LoRA folder.
+    static func loadPEFT(_ dir: String, _ config: JSONValue) throws -> Adapter {
         guard let r = config["r"]?.int, r > 0, let alpha = config["lora_alpha"]?.double else {
             throw LoomError.format("'\(dir)/adapter_config.json' lacks r or lora_alpha")
         }
@@ -76,10 +38,11 @@ public final class LoRAAdapter: @unchecked Sendable {
             found[layer, default: [:]][target] = (try st.floats(t.name), t.shape, try st.floats(bName), b.shape)
         }
         let scaling = Float(alpha / (rs ? Double(r).squareRoot() : Double(r)))
-        return try LoRAAdapter(path: dir, found: found, scaling: scaling, ropeStyle: .halves)
+        return try Adapter(path: dir, found: found, scaling: scaling, ropeStyle: .halves)
     }
 
-    private static func loadIA3(_ dir: String, _ config: JSONValue) throws -> LoRAAdapter {
+    /// A PEFT (IA)³ folder.
+    static func loadIA3(_ dir: String, _ config: JSONValue) throws -> Adapter {
         if config["fan_in_fan_out"]?.bool == true {
             throw LoomError.unsupported("fan_in_fan_out adapters (GPT-2 Conv1D) are not supported yet")
         }
@@ -98,10 +61,11 @@ public final class LoRAAdapter: @unchecked Sendable {
             vectors[layer][target.rawValue] = try st.floats(t.name)
         }
         guard !vectors.isEmpty else { throw LoomError.format("'\(dir)' holds no (IA)3 vectors") }
-        return LoRAAdapter(path: dir, pairs: [], scaling: 1, ropeStyle: .halves, ia3: vectors)
+        return Adapter(path: dir, kind: .ia3, ia3: vectors)
     }
 
-    private static func loadGGUF(_ path: String) throws -> LoRAAdapter {
+    /// A llama.cpp GGUF LoRA adapter.
+    static func loadGGUF(_ path: String) throws -> Adapter {
         let g = try GGUFFile(path: path)
         guard g["general.type"]?.string == "adapter", g["adapter.type"]?.string == "lora" else {
             throw LoomError.invalidArgument("'\(path)' is not a GGUF LoRA adapter (general.type / adapter.type)")
@@ -128,7 +92,7 @@ public final class LoRAAdapter: @unchecked Sendable {
             rank = t.dims.count == 2 ? t.dims[1] : 0
         }
         guard rank > 0 else { throw LoomError.format("'\(path)' holds no LoRA tensors") }
-        return try LoRAAdapter(path: path, found: found, scaling: Float(alpha / Double(rank)), ropeStyle: .interleaved)
+        return try Adapter(path: path, found: found, scaling: Float(alpha / Double(rank)), ropeStyle: .interleaved)
     }
 
     private convenience init(path: String, found: [Int: [LoRATarget: (a: [Float], aShape: [Int], b: [Float], bShape: [Int])]],
@@ -144,7 +108,7 @@ public final class LoRAAdapter: @unchecked Sendable {
                 pairs[layer][target.rawValue] = Pair(rank: t.aShape[0], inputs: t.aShape[1], outputs: t.bShape[0], a: t.a, b: t.b)
             }
         }
-        self.init(path: path, pairs: pairs, scaling: scaling, ropeStyle: ropeStyle)
+        self.init(path: path, kind: .lora, pairs: pairs, scaling: scaling, ropeStyle: ropeStyle)
     }
 }
 
@@ -172,7 +136,7 @@ public final class AppliedLoRA: @unchecked Sendable {
     let terms: [[[Term]]]            // [layer][target] -> terms of every adapter on it
     let scales: [[[Float]?]]         // [layer][target] -> the (IA)³ factor of all adapters, multiplied
 
-    init(adapters: [(LoRAAdapter, Float)], network: LlamaModel) throws {
+    init(adapters: [(Adapter, Float)], network: LlamaModel) throws {
         let c = network.config
         let widths: [LoRATarget: (inputs: Int, outputs: Int)] = [
             .q: (c.hiddenSize, c.headCount * c.headDim), .k: (c.hiddenSize, c.kvHeadCount * c.headDim),

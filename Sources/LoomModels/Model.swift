@@ -16,8 +16,8 @@ public struct ModelParams: Sendable {
     }
 }
 
-/// A loaded model: its file(s), metadata and tokenizer. Immutable after loading, so one model may be
-/// shared by any number of threads.
+/// A loaded model: its file(s), metadata and tokenizer. Immutable after loading except for LoRA merges
+/// (`mergeLoRA`, only while no context is open), so one model may be shared by any number of threads.
 public final class Model: @unchecked Sendable {
     public enum Source: Sendable {
         case gguf(GGUFFile)
@@ -39,6 +39,8 @@ public final class Model: @unchecked Sendable {
     /// The network of an encoder-decoder architecture (`Architectures.seq2seq`, e.g. T5); nil otherwise.
     /// Immutable; shared by any number of threads.
     public let seq2seq: T5Model?
+    /// LoRA merges and the count of open contexts (a merge needs none open; see `ModelEdits`).
+    let edits = ModelEdits()
 
     public static func load(path: String, params: ModelParams = ModelParams()) throws -> Model {
         let started = monotonicSeconds()

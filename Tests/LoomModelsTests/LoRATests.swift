@@ -26,7 +26,7 @@ final class LoRATests: XCTestCase {
         let base = try refs.floats("merged.logits")   // only to show the adapter changes the logits
         for (model, adapter) in [("", "/lora"), ("/model.f32.gguf", "/lora"), ("/model.f32.gguf", "/lora/adapter.f32.gguf")] {
             let m = try Model.load(path: Self.dir + model)
-            let lora = try LoRAAdapter.load(path: Self.dir + adapter)
+            let lora = try Adapter.load(path: Self.dir + adapter)
             let ctx = try Context(model: m, params: ContextParams(contextLength: 64, threads: 2))
             let plain = try logits(ctx, ids)
             for (scale, want) in [(Float(1), full), (0.5, half)] {
@@ -64,7 +64,7 @@ final class LoRATests: XCTestCase {
         let extra = try SafetensorsFile(path: Self.dir + "/peft-extra-refs.safetensors")
         let refs = try SafetensorsFile(path: Self.dir + "/peft-refs.safetensors")
         let m = try Model.load(path: Self.dir)
-        let lora = try LoRAAdapter.load(path: Self.dir + "/lora")
+        let lora = try Adapter.load(path: Self.dir + "/lora")
         let wants = [try refs.floats("lora.logits"), try extra.floats("lora_scale_0.5.logits")]
         let diffs = UnsafeMutableBufferPointer<Float>.allocate(capacity: 2)
         defer { diffs.deallocate() }
@@ -90,7 +90,7 @@ final class LoRATests: XCTestCase {
         let json = try JSONParser.parse(try readWholeFile(Self.dir + "/peft-refs.json"))
         let ids = (json["ia3"]?["ids"]?.array ?? []).compactMap { $0.int.map(Int32.init) }
         let want = try SafetensorsFile(path: Self.dir + "/peft-extra-refs.safetensors").floats("ia3.logits")
-        let ia3 = try LoRAAdapter.load(path: Self.dir + "/ia3")
+        let ia3 = try Adapter.load(path: Self.dir + "/ia3")
         for model in ["", "/model.f32.gguf"] {
             let ctx = try Context(model: try Model.load(path: Self.dir + model), params: ContextParams(contextLength: 64, threads: 2))
             try ctx.setAdapters([(ia3, 1)])
@@ -103,10 +103,10 @@ final class LoRATests: XCTestCase {
     }
 
     func testBadAdaptersAreRefused() throws {
-        XCTAssertThrowsError(try LoRAAdapter.load(path: Self.dir + "/model.f32.gguf"))    // not an adapter
-        XCTAssertThrowsError(try LoRAAdapter.load(path: Self.dir + "/missing"))
+        XCTAssertThrowsError(try Adapter.load(path: Self.dir + "/model.f32.gguf"))    // not an adapter
+        XCTAssertThrowsError(try Adapter.load(path: Self.dir + "/missing"))
         let gpt2 = try Model.load(path: TestData.fixtures + "/tiny-gpt2")
         let ctx = try Context(model: gpt2, params: ContextParams(contextLength: 16))
-        XCTAssertThrowsError(try ctx.setAdapters([(try LoRAAdapter.load(path: Self.dir + "/lora"), 1)]))
+        XCTAssertThrowsError(try ctx.setAdapters([(try Adapter.load(path: Self.dir + "/lora"), 1)]))
     }
 }
