@@ -314,15 +314,23 @@ loom_status loom_context_seq_copy(loom_context *ctx, int32_t src, int32_t dst);
 /* Forgets every position of sequence seq (its cache memory is kept for reuse). */
 loom_status loom_context_seq_remove(loom_context *ctx, int32_t seq);
 
-/* -- LoRA adapters (llama family): run per context, the model's weights untouched */
+/* -- Adapters (PEFT and llama.cpp fine-tunes): run per context, or merged into the model */
 
+/* An adapter of any kind: LoRA, (IA)3, prompt tuning or prefix tuning. */
 typedef struct loom_lora loom_lora;
 
-/* Loads a LoRA adapter: a PEFT folder (adapter_config.json + adapter_model.safetensors; r,
- * lora_alpha, use_rslora; q/k/v/o/gate/up/down projections) or a llama.cpp GGUF LoRA adapter (f32).
- * A PEFT adapter also runs on a GGUF of its base (q/k rows are reordered for llama.cpp's RoPE layout).
- * A PEFT (IA)3 folder (peft_type IA3: k/v outputs and the down projection's input scaled) loads too;
- * its scale s interpolates each factor as 1 + s (v - 1).
+/* Adapter kinds (loom_lora_kind). */
+#define LOOM_ADAPTER_LORA          0 /* PEFT LORA folder or llama.cpp GGUF LoRA */
+#define LOOM_ADAPTER_IA3           1 /* PEFT IA3: learned k/v/down-input scaling vectors */
+#define LOOM_ADAPTER_PROMPT_TUNING 2 /* PEFT PROMPT_TUNING: virtual input embeddings before every sequence */
+#define LOOM_ADAPTER_PREFIX_TUNING 3 /* PEFT PREFIX_TUNING: per-layer keys/values before every sequence */
+
+/* Loads an adapter; its kind comes from the file. A PEFT folder (adapter_config.json +
+ * adapter_model.safetensors): LORA (r, lora_alpha, use_rslora; q/k/v/o/gate/up/down projections),
+ * IA3 (k/v outputs and the down projection's input scaled; strength s makes each factor
+ * 1 + s (v - 1)), PROMPT_TUNING or PREFIX_TUNING (causal LM, no prefix projection). Or a llama.cpp
+ * GGUF LoRA adapter (f32). A PEFT adapter also runs on a GGUF of its base (q/k rows and prefix keys
+ * are reordered for llama.cpp's RoPE layout).
  * On success *out owns it; free it with loom_lora_free at any time (a context given it keeps its own
  * reference). Immutable: one adapter may serve any number of contexts and threads. */
 loom_status loom_lora_load(const char *path, loom_lora **out);
@@ -330,12 +338,43 @@ loom_status loom_lora_load(const char *path, loom_lora **out);
 /* Releases an adapter. NULL is a no-op. */
 void loom_lora_free(loom_lora *lora);
 
+/* The adapter's kind (LOOM_ADAPTER_*); LOOM_ERR_INVALID_ARGUMENT for NULL. */
+int32_t loom_lora_kind(const loom_lora *lora);
+
 /* Runs the context's next decodes with n adapters, adapter i at strength scales[i] (1 = as trained;
- * n = 0 removes them). Shapes are checked against the model (LOOM_ERR_INVALID_ARGUMENT names the
- * first mismatch); LOOM_ERR_UNSUPPORTED on a non-llama model. Cached positions keep what they were
- * computed with: clear the context when switching adapters. Other contexts are not affected. The
- * context keeps the adapters alive until it is freed or given others. */
+ * n = 0 removes them): any number of LoRA / (IA)3 adapters (llama family), and at most one prompt- or
+ * prefix-tuning adapter (strength 1), whose virtual tokens then take positions 0..k-1 of every
+ * sequence before its first token (loom_context_seq_position counts them). Shapes are checked against
+ * the model (LOOM_ERR_INVALID_ARGUMENT names the first mismatch); LOOM_ERR_UNSUPPORTED where the
+ * architecture cannot run the kind. Cached positions keep what they were computed with: clear the
+ * context when switching adapters. Other contexts are not affected. The context keeps the adapters
+ * alive until it is freed or given others. */
 loom_status loom_context_set_adapters(loom_context *ctx, loom_lora *const *adapters, const float *scales, size_t n);
+
+/* Merges a LoRA or (IA)3 adapter at strength scale into the model's weights (PEFT merge_and_unload;
+ * llama family). Rules:
+ * - Refused (LOOM_ERR_INVALID_ARGUMENT) while any context of the model exists: free them first.
+ *   Contexts created while a merge runs wait for it.
+ * - F32 / F16 / BF16 weights: W + scale * dW computed in f32, rounded once to the weight's type.
+ * - Quantized weights are not requantized: a merged weight becomes F32 (dequantized W + dW), so the
+ *   merged model computes what the adapter at run time does (tiny-llama q8_0: within 5e-6 logit).
+ *   The model then needs 4 bytes per merged weight; requantize an export with loom_model_quantize.
+ * - Prompt and prefix tuning cannot be merged (LOOM_ERR_UNSUPPORTED).
+ * The model holds a reference to the adapter until it is unmerged. */
+loom_status loom_lora_merge(loom_model *model, const loom_lora *adapter, float scale);
+
+/* Takes the latest merge of adapter out of the weights again (with the scale it was merged with):
+ * F32 weights come back to rounding (1e-6), F16 / BF16 to one rounding, and a quantized weight is
+ * restored bit for bit once no merged adapter touches it. Same rules on contexts as loom_lora_merge;
+ * LOOM_ERR_INVALID_ARGUMENT when the adapter is not merged. */
+loom_status loom_lora_unmerge(loom_model *model, const loom_lora *adapter);
+
+/* Writes the model as it is now (merged adapters included) to a GGUF file: the source's metadata and
+ * tensor order, projection weights as the model holds them, every other tensor copied byte for byte;
+ * written under a temporary name and renamed over path at the end. Models loaded from a GGUF only
+ * (LOOM_ERR_UNSUPPORTED for an HF folder: convert it first). The output loads in Loom and llama.cpp.
+ * Thread-safe with decodes on other threads; merges wait for it. */
+loom_status loom_model_save(const loom_model *model, const char *path);
 
 /* -- control */
 

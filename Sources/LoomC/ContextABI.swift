@@ -232,30 +232,6 @@ public func loom_context_state_load_file(_ ctx: OpaquePointer?, _ path: UnsafePo
     }
 }
 
-// MARK: - LoRA adapters
-
-/// What a `loom_lora *` points to.
-final class LoRAHandle {
-    let adapter: Adapter
-    init(adapter: Adapter) { self.adapter = adapter }
-}
-
-@_cdecl("loom_lora_load")
-public func loom_lora_load(_ path: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> loom_status {
-    guarded("loom_lora_load") {
-        out?.pointee = nil
-        guard let out else { throw LoomError.invalidArgument("out is NULL") }
-        guard let path else { throw LoomError.invalidArgument("path is NULL") }
-        out.pointee = retainHandle(LoRAHandle(adapter: try Adapter.load(path: String(cString: path))))
-        return LOOM_OK
-    }
-}
-
-@_cdecl("loom_lora_free")
-public func loom_lora_free(_ lora: OpaquePointer?) {
-    releaseHandle(lora)
-}
-
 @_cdecl("loom_context_set_adapters")
 public func loom_context_set_adapters(_ ctx: OpaquePointer?, _ adapters: UnsafePointer<OpaquePointer?>?,
                                       _ scales: UnsafePointer<Float>?, _ n: Int) -> loom_status {

@@ -37,17 +37,12 @@ struct SamplingOptions: ParsableArguments {
     @Option(name: .customLong("length-penalty"), help: "Beam scores are divided by length^this.")
     var lengthPenalty: Double = 1
 
-    @Option(name: .customLong("lora"), help: "A LoRA adapter, PATH or PATH:SCALE (PEFT folder or GGUF; repeatable).")
+    @Option(name: .customLong("lora"), help: "An adapter, PATH or PATH:SCALE (PEFT LoRA / IA3 / prompt or prefix tuning folder, or GGUF LoRA; repeatable).")
     var lora: [String] = []
 
     /// The --lora adapters, loaded.
     func adapters() throws -> [(adapter: Adapter, scale: Float)] {
-        try lora.map { spec in
-            if let colon = spec.lastIndex(of: ":"), let scale = Float(spec[spec.index(after: colon)...]) {
-                return (try Adapter.load(path: String(spec[..<colon])), scale)
-            }
-            return (try Adapter.load(path: spec), 1)
-        }
+        try lora.map(loadAdapter(spec:))
     }
 
     @Option(help: "Seed of the draw (default: random).")
@@ -71,4 +66,12 @@ struct SamplingOptions: ParsableArguments {
     }
 
     var context: ContextParams { ContextParams(contextLength: contextSize, threads: threads) }
+}
+
+/// An adapter given as PATH or PATH:SCALE (scale 1 by default).
+func loadAdapter(spec: String) throws -> (adapter: Adapter, scale: Float) {
+    if let colon = spec.lastIndex(of: ":"), let scale = Float(spec[spec.index(after: colon)...]) {
+        return (try Adapter.load(path: String(spec[..<colon])), scale)
+    }
+    return (try Adapter.load(path: spec), 1)
 }

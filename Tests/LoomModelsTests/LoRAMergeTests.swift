@@ -1,4 +1,5 @@
 import XCTest
+import Foundation
 import LoomTestSupport
 import LoomCore
 import LoomFormats
@@ -164,5 +165,36 @@ final class LoRAMergeTests: XCTestCase {
         let model = try Model.load(path: Self.dir)
         XCTAssertThrowsError(try model.mergeLoRA(adapter, scale: .nan))
         XCTAssertThrowsError(try model.unmergeLoRA(adapter))
+    }
+}
+
+/// Export of a merged model (loom_model_save): the GGUF loads again with the merged logits.
+final class ModelExportTests: XCTestCase {
+    static let dir = TestData.fixtures + "/tiny-llama"
+
+    func testMergedExportLoadsWithMergedLogits() throws {
+        let t = LoRAMergeTests(name: "helpers") { _ in }
+        let want = try SafetensorsFile(path: Self.dir + "/peft-refs.safetensors").floats("merged.logits")
+        let out = NSTemporaryDirectory() + "/loom-merged-\(getpid()).gguf"
+        defer { unlink(out) }
+        // Unchanged: byte-identical to the converter's file.
+        let model = try Model.load(path: Self.dir + "/model.f32.gguf")
+        try model.save(path: out)
+        XCTAssertEqual(try readWholeFile(out, limit: 1 << 30), try readWholeFile(Self.dir + "/model.f32.gguf", limit: 1 << 30))
+        // Merged: f32 base, and the q8_0 base whose merged weights are F32.
+        for base in ["/model.f32.gguf", "/model.q8_0.gguf"] {
+            let model = try Model.load(path: Self.dir + base)
+            let adapter = try Adapter.load(path: Self.dir + "/lora")
+            try model.mergeLoRA(adapter)
+            let inMemory = try t.logits(model)
+            try model.save(path: out)
+            let saved = try Model.load(path: out)
+            let got = try t.logits(saved)
+            let dSelf = t.maxDiff(got, inMemory), dRef = t.maxDiff(got, want)
+            print("merged \(base) saved and reloaded: max |Δlogit| vs in memory \(dSelf), vs PEFT merged.logits \(dRef)")
+            XCTAssertEqual(dSelf, 0)
+            if base == "/model.f32.gguf" { XCTAssertLessThanOrEqual(dRef, 1e-4) }
+        }
+        XCTAssertThrowsError(try Model.load(path: Self.dir).save(path: out), "HF folders are converted first")
     }
 }

@@ -22,6 +22,14 @@ static int tokens_of(loom_generation *g, size_t seq, loom_token *out, size_t cap
 static int abort_after;
 static bool abort_cb(void *user) { int *calls = user; return ++*calls >= abort_after; }
 
+/* Copies row 0 of the last decode's logits (512 of them); true on success. */
+static bool copy_row(const loom_context *ctx, float *dst) {
+    const float *p = NULL;
+    if (loom_context_logits(ctx, 0, &p) != LOOM_OK || !p) return false;
+    memcpy(dst, p, 512 * sizeof *p);
+    return true;
+}
+
 static int callback_calls;
 static void ban_token_7(void *user, const loom_token *history, size_t n_history, float *logits, size_t n_vocab) {
     (void)user; (void)history; (void)n_history;
@@ -242,6 +250,67 @@ int main(int argc, char **argv) {
 
     free(rows);
     loom_context_free(solo);
+
+    /* LoRA merge / unmerge / save: refused while a context is open; merged logits equal the adapter
+     * run per context; unmerge restores the base; the saved GGUF loads with the merged logits. */
+    char dir[2048];
+    snprintf(dir, sizeof dir, "%s", argv[1]);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = 0; else snprintf(dir, sizeof dir, ".");
+    snprintf(path, sizeof path, "%s/lora", dir);
+    loom_lora *adapter = NULL;
+    CHECK("load lora", loom_lora_load(path, &adapter) == LOOM_OK);
+    CHECK("kind lora", loom_lora_kind(adapter) == LOOM_ADAPTER_LORA);
+    CHECK("kind NULL", loom_lora_kind(NULL) == LOOM_ERR_INVALID_ARGUMENT);
+    CHECK("merge NULL model", loom_lora_merge(NULL, adapter, 1) == LOOM_ERR_INVALID_ARGUMENT);
+    CHECK("merge NULL adapter", loom_lora_merge(model, NULL, 1) == LOOM_ERR_INVALID_ARGUMENT);
+    CHECK("merge NaN scale", loom_lora_merge(model, adapter, NAN) == LOOM_ERR_INVALID_ARGUMENT);
+    CHECK("merge with an open context", loom_lora_merge(model, adapter, 1) == LOOM_ERR_INVALID_ARGUMENT);
+    CHECK("unmerge not merged", loom_lora_unmerge(model, adapter) == LOOM_ERR_INVALID_ARGUMENT);
+    const loom_token pid[6] = {52, 440, 435, 83, 327, 285};
+    float base_row[512], runtime_row[512], merged_row[512], saved_row[512];
+    int nv = loom_context_n_vocab(ctx);
+    CHECK("vocab 512", nv == 512);
+    float scale = 1;
+    loom_context_clear(ctx);
+    CHECK("base decode", loom_context_decode(ctx, pid, 6, -1, false) == LOOM_OK && copy_row(ctx, base_row));
+    CHECK("set lora", loom_context_set_adapters(ctx, &adapter, &scale, 1) == LOOM_OK);
+    loom_context_clear(ctx);
+    CHECK("runtime decode", loom_context_decode(ctx, pid, 6, -1, false) == LOOM_OK && copy_row(ctx, runtime_row));
+    loom_context_free(ctx);
+    ctx = NULL;
+    CHECK("merge", loom_lora_merge(model, adapter, 1) == LOOM_OK);
+    loom_lora_free(adapter);   /* the model keeps its own reference while merged */
+    loom_context *mc = NULL;
+    CHECK("context after merge", loom_context_new(model, &cp, &mc) == LOOM_OK);
+    CHECK("merged decode", loom_context_decode(mc, pid, 6, -1, false) == LOOM_OK && copy_row(mc, merged_row));
+    double dm = 0;
+    for (int i = 0; i < 512; i++) dm = fmax(dm, fabs(merged_row[i] - runtime_row[i]));
+    CHECK("merged equals runtime (1e-4)", dm <= 1e-4);
+    snprintf(path, sizeof path, "%s/merged.gguf", argv[2]);
+    CHECK("save NULL path", loom_model_save(model, NULL) == LOOM_ERR_INVALID_ARGUMENT);
+    CHECK("save NULL model", loom_model_save(NULL, path) == LOOM_ERR_INVALID_ARGUMENT);
+    CHECK("save to a missing folder", loom_model_save(model, "/nonexistent/dir/x.gguf") < 0);
+    CHECK("save", loom_model_save(model, path) == LOOM_OK);
+    loom_model *saved = NULL;
+    loom_context *sc = NULL;
+    CHECK("load saved", loom_model_load(path, NULL, &saved) == LOOM_OK && loom_context_new(saved, &cp, &sc) == LOOM_OK);
+    CHECK("saved decode", sc && loom_context_decode(sc, pid, 6, -1, false) == LOOM_OK && copy_row(sc, saved_row));
+    CHECK("saved equals merged", sc && memcmp(saved_row, merged_row, sizeof saved_row) == 0);
+    loom_context_free(sc);
+    loom_model_free(saved);
+    remove(path);
+    loom_context_free(mc);
+    snprintf(path, sizeof path, "%s/lora", dir);
+    CHECK("reload lora", loom_lora_load(path, &adapter) == LOOM_OK);
+    CHECK("unmerge another handle of the same folder", loom_lora_unmerge(model, adapter) == LOOM_ERR_INVALID_ARGUMENT);
+    loom_lora_free(adapter);
+    snprintf(path, sizeof path, "%s/prompt-tuning", dir);
+    CHECK("prompt tuning kind", loom_lora_load(path, &adapter) == LOOM_OK && loom_lora_kind(adapter) == LOOM_ADAPTER_PROMPT_TUNING);
+    CHECK("prompt tuning does not merge", loom_lora_merge(model, adapter, 1) == LOOM_ERR_UNSUPPORTED);
+    loom_lora_free(adapter);
+    (void)base_row;
+
     loom_context_free(ctx);
     loom_model_free(model);
     printf("%d passed, %d failed\n", passed, failed);

@@ -116,8 +116,10 @@ class Context(Handle):
         check(_native.lib().loom_context_seq_remove(self._h(), int(seq)))
 
     def set_adapters(self, adapters):
-        """Runs the next decodes with LoRA adapters: a list of Adapter or (Adapter, scale) (scale 1 = as
-        trained); [] removes them. Only this context is affected; clear it when switching mid-way."""
+        """Runs the next decodes with adapters: a list of Adapter or (Adapter, scale) (scale 1 = as
+        trained); [] removes them. Any number of LoRA / IA3 adapters and at most one prompt- or
+        prefix-tuning adapter (scale 1), whose virtual tokens then open every sequence. Only this
+        context is affected; clear it when switching mid-way."""
         pairs = []
         for a in adapters:
             if isinstance(a, Adapter):
@@ -223,8 +225,11 @@ def _ids(ids):
 
 
 class Adapter(Handle):
-    """A LoRA adapter (PEFT folder or llama.cpp GGUF adapter), made by Model.load_adapter(path).
-    Immutable: any number of contexts may run it."""
+    """A fine-tuning adapter, made by Model.load_adapter(path): a PEFT folder (LoRA, IA3, prompt
+    tuning, prefix tuning) or a llama.cpp GGUF LoRA; `kind` says which. Immutable: any number of
+    contexts may run it (Context.set_adapters), and LoRA / IA3 merge into a model (Model.merge_lora)."""
+
+    KINDS = ("lora", "ia3", "prompt_tuning", "prefix_tuning")
 
     _kind = "adapter"
 
@@ -233,6 +238,11 @@ class Adapter(Handle):
         check(_native.lib().loom_lora_load(os.fsencode(path), ctypes.byref(handle)))
         self._handle = handle
         self.path = str(path)
+
+    @property
+    def kind(self):
+        """"lora", "ia3", "prompt_tuning" or "prefix_tuning"."""
+        return self.KINDS[check(_native.lib().loom_lora_kind(self._h()))]
 
     def _release(self, handle):
         _native.lib().loom_lora_free(handle)

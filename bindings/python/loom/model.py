@@ -135,6 +135,41 @@ class Model(Handle):
         if self._context is not None:
             self._context.set_adapters(self._adapters)
 
+    def merge_lora(self, adapter, scale=1.0):
+        """Merges a LoRA or IA3 adapter into the weights (PEFT merge_and_unload without the unload).
+        F32/F16/BF16 weights change in place; a quantized weight becomes F32 (exact, not requantized).
+        Raises LoomError while any Context of this model is open (the model's own is closed here)."""
+        from .context import Adapter
+        if not isinstance(adapter, Adapter):
+            raise TypeError("adapter must be a loom.Adapter (Model.load_adapter)")
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)):
+            raise TypeError("scale must be a number")
+        self._close_private_context()
+        check(_native.lib().loom_lora_merge(self._h(), adapter._h(), float(scale)))
+        self._merged = getattr(self, "_merged", []) + [adapter]
+
+    def unmerge_lora(self, adapter):
+        """Takes a merged adapter out of the weights again (F32 back to rounding; a quantized weight
+        restored bit for bit)."""
+        from .context import Adapter
+        if not isinstance(adapter, Adapter):
+            raise TypeError("adapter must be a loom.Adapter (Model.load_adapter)")
+        self._close_private_context()
+        check(_native.lib().loom_lora_unmerge(self._h(), adapter._h()))
+        merged = getattr(self, "_merged", [])
+        if adapter in merged:
+            merged.remove(adapter)
+
+    def save(self, path):
+        """Writes the model as it is now (merged adapters included) to a GGUF file that Loom and
+        llama.cpp load. GGUF-loaded models only."""
+        check(_native.lib().loom_model_save(self._h(), os.fsencode(path)))
+
+    def _close_private_context(self):
+        if self._context is not None:
+            self._context.close()
+            self._context = None
+
     def _private_context(self, needed, sequences=1):
         """The model's convenience context, grown when a call needs more positions or sequences."""
         ctx = self._context
