@@ -49,7 +49,7 @@ let package = Package(
             linkerSettings: [
                 // A self-contained .so: the Swift runtime is linked in statically, and only the
                 // loom_* C symbols are exported (Sources/LoomC/exports.map).
-                .unsafeFlags(["-static-stdlib", "-Xlinker", "-soname=libloom.so",
+                .unsafeFlags(["-static-stdlib", "-Xlinker", "-soname=libloom.so.0",
                               "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/LoomC/exports.map"]),
             ]
         ),

@@ -444,6 +444,9 @@ typedef struct loom_sampling_params {
     loom_logits_callback logits_callback; /* a user processor, run after the built-in ones and before the
                                              warpers (HF's logits_processor=); may be NULL */
     void *logits_user_data;
+    /* Must be zero. Later sampling settings take these slots (with zero meaning their default), so
+     * that this struct's size, and the fields after it in loom_generate_params, never move. */
+    uint64_t reserved[8];
 } loom_sampling_params;
 
 /* Defaults as above. Thread-safe. */

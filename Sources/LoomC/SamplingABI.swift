@@ -16,11 +16,16 @@ public func loom_sampling_default_params() -> loom_sampling_params {
                          min_p: 0, repetition_penalty: 1, frequency_penalty: 0, presence_penalty: 0,
                          penalty_last_n: -1, has_seed: false, seed: 0, no_repeat_ngram_size: 0, typical_p: 1,
                          min_new_tokens: 0, logit_bias: nil, n_logit_bias: 0, bad_words: nil, bad_words_lengths: nil,
-                         n_bad_words: 0, logits_callback: nil, logits_user_data: nil)
+                         n_bad_words: 0, logits_callback: nil, logits_user_data: nil,
+                         reserved: (0, 0, 0, 0, 0, 0, 0, 0))
 }
 
 /// The Swift settings of a C params struct, and the user's logits callback as a processor.
 func samplingSettings(_ p: loom_sampling_params) throws -> (SamplingParams, [any LogitProcessor]) {
+    let r = p.reserved
+    guard [r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7].allSatisfy({ $0 == 0 }) else {
+        throw LoomError.invalidArgument("loom_sampling_params.reserved must be zero (settings of a newer loom.h than this library, \(versionString)?)")
+    }
     var s = SamplingParams(temperature: Double(p.temperature), topK: Int(p.top_k), topP: Double(p.top_p), minP: Double(p.min_p),
                            repetitionPenalty: Double(p.repetition_penalty), frequencyPenalty: Double(p.frequency_penalty),
                            presencePenalty: Double(p.presence_penalty), penaltyLastN: Int(p.penalty_last_n),

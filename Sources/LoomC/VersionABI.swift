@@ -1,7 +1,8 @@
 import CLoomSupport
 import LoomCore
 
-private let versionString: StaticString = "0.2.0"
+/// Must equal LOOM_VERSION_MAJOR.MINOR.PATCH of include/loom.h (Tests/c/abi_stability.c checks).
+let versionString: StaticString = "0.2.0"
 
 @_cdecl("loom_version")
 public func loom_version() -> UnsafePointer<CChar> {

@@ -7,6 +7,8 @@ cd "$LOOM_ROOT"
 LIB="$LOOM_ROOT/.build/release"
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 CFLAGS=(-std=c99 -Wall -Wextra -Werror -pedantic -I include)
+# The SONAME (libloom.so.<ABI major>) beside libloom.so, as scripts/build.sh leaves it.
+ln -sf libloom.so "$LIB/libloom.so.0"
 
 echo "-- header compiles as C99 and C++17"
 cc "${CFLAGS[@]}" -fsyntax-only -x c include/loom.h
@@ -46,6 +48,21 @@ echo "-- batching, beam search, logit processors, abort and state"
 cc "${CFLAGS[@]}" Tests/c/abi_generation.c -L "$LIB" -lloom -lm -Wl,-rpath,"$LIB" -o "$work/abi_generation"
 "$work/abi_generation" "$LOOM_ROOT/Tests/Fixtures/tiny-llama/model.f32.gguf" "$work/scratch" | tail -n 3
 
+echo "-- ABI: exported symbols are exactly the header's functions; SONAME; older and newer params structs"
+cc -E -P -x c include/loom.h | grep -oE '\bloom_[A-Za-z0-9_]+[[:space:]]*\(' | tr -d ' (' | sort -u > "$work/declared.txt"
+nm -D --defined-only "$LIB/libloom.so" | awk '$2 ~ /^[TtWw]$/ {print $3}' | sort -u > "$work/exported.txt"
+if ! diff "$work/declared.txt" "$work/exported.txt" > "$work/symbols.diff"; then
+    echo "FAIL: exported symbols differ from loom.h's declarations (< header only, > library only):"
+    cat "$work/symbols.diff"; exit 1
+fi
+echo "$(wc -l < "$work/exported.txt") exported functions, each declared in loom.h"
+soname="libloom.so.$(sed -nE 's/^#define LOOM_VERSION_MAJOR ([0-9]+).*/\1/p' include/loom.h)"
+readelf -d "$LIB/libloom.so" | grep -q "SONAME.*\[$soname\]" || { echo "FAIL: SONAME is not $soname"; readelf -d "$LIB/libloom.so" | grep SONAME; exit 1; }
+readelf -d "$work/tokenize" | grep -q "NEEDED.*\[$soname\]" || { echo "FAIL: programs do not record $soname"; exit 1; }
+echo "SONAME $soname; programs linked with -L <build dir> -lloom record it"
+cc "${CFLAGS[@]}" Tests/c/abi_stability.c -L "$LIB" -lloom -Wl,-rpath,"$LIB" -o "$work/abi_stability"
+"$work/abi_stability" "$LOOM_ROOT/Tests/Fixtures/tiny-llama/model.f32.gguf" "$LOOM_ROOT/Tests/Fixtures/tiny-bert" | tail -n 3
+
 echo "-- load progress with cancel, and the log callback"
 cc "${CFLAGS[@]}" Tests/c/abi_progress_log.c -L "$LIB" -lloom -Wl,-rpath,"$LIB" -o "$work/abi_progress_log"
 leak_check=()  # 200 cancelled loads of the default model: memory and mappings must not grow
@@ -56,7 +73,8 @@ echo "-- CMake: install, then find_package(Loom) from examples/c"
 cmake -S "$LOOM_ROOT" -B "$work/build" -DCMAKE_INSTALL_PREFIX="$work/prefix" >/dev/null
 cmake --build "$work/build" >/dev/null
 cmake --install "$work/build" >/dev/null
-ls "$work/prefix/lib/libloom.so" "$work/prefix/include/loom.h" "$work/prefix/lib/pkgconfig/loom.pc" \
+ls "$work/prefix/lib/libloom.so.0" "$work/prefix/lib/libloom.so.$(sed -nE 's/^project\(Loom VERSION ([0-9.]+).*/\1/p' CMakeLists.txt)" \
+   "$work/prefix/lib/libloom.so" "$work/prefix/include/loom.h" "$work/prefix/lib/pkgconfig/loom.pc" \
    "$work/prefix/lib/cmake/Loom/LoomConfig.cmake" "$work/prefix/bin/loom" >/dev/null
 "$work/prefix/bin/loom" tokenize -m "$LOOM_ROOT/Tests/Fixtures/tiny-llama/model.f32.gguf" --ids "installed loom command"
 cmake -S examples/c -B "$work/examples" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null

@@ -34,7 +34,7 @@ class SamplingParams(ctypes.Structure):
                 ("seed", c_uint64), ("no_repeat_ngram_size", c_int32), ("typical_p", c_float),
                 ("min_new_tokens", c_int32), ("logit_bias", POINTER(LogitBias)), ("n_logit_bias", c_size_t),
                 ("bad_words", POINTER(c_int32)), ("bad_words_lengths", POINTER(c_size_t)), ("n_bad_words", c_size_t),
-                ("logits_callback", LOGITS_CALLBACK), ("logits_user_data", c_void_p)]
+                ("logits_callback", LOGITS_CALLBACK), ("logits_user_data", c_void_p), ("reserved", c_uint64 * 8)]
 
 
 TOKEN_CALLBACK = ctypes.CFUNCTYPE(c_bool, c_void_p, c_size_t, c_int32, ctypes.POINTER(ctypes.c_char), c_size_t)
