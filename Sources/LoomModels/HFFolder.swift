@@ -3,7 +3,8 @@ import LoomFormats
 
 /// An HF model folder: config.json, tokenizer.json and safetensors weights (one file or shards listed in
 /// model.safetensors.index.json).
-public struct HFFolder: Sendable {
+/// A class, so that `Model.Source` is an enum of two references (no partly initialised payload).
+public final class HFFolder: Sendable {
     public let path: String
     public let config: HFConfig?
     public let weightFiles: [SafetensorsFile]
