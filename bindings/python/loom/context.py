@@ -1,3 +1,4 @@
+import contextlib
 import ctypes
 import os
 
@@ -46,7 +47,8 @@ class Context(Handle):
         if len(arr) == 0:
             raise LoomError(-1, "decode needs at least one token")
         pos = -1 if start_pos is None else int(start_pos)
-        check(_native.lib().loom_context_decode(self._h(), arr, len(arr), pos, bool(logits_all)))
+        with self._abort_errors():
+            check(_native.lib().loom_context_decode(self._h(), arr, len(arr), pos, bool(logits_all)))
 
     def logits(self, row=-1):
         """Copy of one row of the last decode's logits (row -1: the last kept row) as float32 numpy."""
@@ -85,7 +87,8 @@ class Context(Handle):
             if batched:
                 raise LoomError(-4, "stream=True takes one prompt")
             return generation.stream(call, settings, keepalive=self)
-        return generation.shape(generation.run(call, settings), len(prompts), settings, batched)
+        with self._abort_errors():
+            return generation.shape(generation.run(call, settings), len(prompts), settings, batched)
 
     # ------------------------------------------------------------------ several sequences
 
@@ -103,7 +106,8 @@ class Context(Handle):
             if len(logits) != len(rows):
                 raise LoomError(-1, "logits needs one flag per row")
             flags = (ctypes.c_bool * len(rows))(*[bool(f) for f in logits])
-        check(_native.lib().loom_context_decode_batch(self._h(), toks, seqs, flags, len(rows)))
+        with self._abort_errors():
+            check(_native.lib().loom_context_decode_batch(self._h(), toks, seqs, flags, len(rows)))
 
     def seq_position(self, seq):
         return check(_native.lib().loom_context_seq_position(self._h(), int(seq)))
@@ -149,11 +153,25 @@ class Context(Handle):
         def trampoline(_user):
             try:
                 return bool(fn())
-            except BaseException:
+            except BaseException as e:  # stops the work; re-raised by the call that ran it
+                self._abort_raised = e
                 return True
 
         self._abort = _native.ABORT_CALLBACK(trampoline)
         check(lib.loom_context_set_abort_callback(self._h(), self._abort, None))
+
+    @contextlib.contextmanager
+    def _abort_errors(self):
+        """Re-raises an exception the abort callback raised (it stopped the work) instead of the
+        library's LoomError(aborted)."""
+        self._abort_raised = None
+        try:
+            yield
+        except LoomError:
+            raised, self._abort_raised = self._abort_raised, None
+            if raised is not None:
+                raise raised
+            raise
 
     def save_state(self, path=None):
         """The context's state (every sequence's tokens and KV cache, the last logits) as bytes, or
