@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // Loom: one SwiftPM target per layer; dependencies point one way:
-// Core <- Kernels <- Formats <- Tokenizers <- Models <- (Generation, Adapters) <- C ABI <- CLI.
+// Core <- Kernels <- Formats <- Tokenizers <- Models <- (Generation, Adapters, Evaluation) <- C ABI <- CLI.
 import PackageDescription
 
 // Kernels are hot loops: unchecked arithmetic pays there in release builds (see notes).
@@ -42,9 +42,11 @@ let package = Package(
         // The Jinja language (lexer, parser, evaluator) that chat templates are written in.
         .target(name: "LoomJinja", dependencies: ["LoomCore"]),
         .target(name: "LoomGeneration", dependencies: ["LoomCore", "LoomKernels", "LoomTokenizers", "LoomModels", "LoomJinja"]),
+        // Evaluation: perplexity, log-likelihood scoring and multiple choice, BLEU and classification metrics.
+        .target(name: "LoomEvaluation", dependencies: ["LoomCore", "LoomModels", "LoomTokenizers"]),
         .target(
             name: "LoomC",
-            dependencies: ["LoomCore", "LoomFormats", "LoomTokenizers", "LoomModels", "LoomGeneration", "CLoomSupport"],
+            dependencies: ["LoomCore", "LoomFormats", "LoomTokenizers", "LoomModels", "LoomGeneration", "LoomEvaluation", "CLoomSupport"],
             exclude: ["exports.map"],
             linkerSettings: [
                 // A self-contained .so: the Swift runtime is linked in statically, and only the
@@ -55,7 +57,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "LoomCLI",
-            dependencies: ["LoomGeneration", "LoomModels", "LoomTokenizers", "LoomFormats", "LoomKernels", "LoomCore",
+            dependencies: ["LoomGeneration", "LoomEvaluation", "LoomModels", "LoomTokenizers", "LoomFormats", "LoomKernels", "LoomCore",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "LoomKernelsTests", dependencies: ["LoomKernels", "LoomCore"]),
@@ -66,6 +68,7 @@ let package = Package(
         .testTarget(name: "LoomModelsTests", dependencies: ["LoomTestSupport", "LoomModels", "LoomKernels", "LoomFormats", "LoomCore"]),
         .testTarget(name: "LoomJinjaTests", dependencies: ["LoomJinja", "LoomCore"]),
         .testTarget(name: "LoomGenerationTests", dependencies: ["LoomTestSupport", "LoomGeneration", "LoomModels", "LoomFormats", "LoomCore"]),
+        .testTarget(name: "LoomEvaluationTests", dependencies: ["LoomTestSupport", "LoomEvaluation", "LoomModels", "LoomTokenizers", "LoomFormats", "LoomCore"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -371,8 +371,9 @@ loom_status loom_lora_unmerge(loom_model *model, const loom_lora *adapter);
 
 /* Writes the model as it is now (merged adapters included) to a GGUF file: the source's metadata and
  * tensor order, projection weights as the model holds them, every other tensor copied byte for byte;
- * written under a temporary name and renamed over path at the end. Models loaded from a GGUF only
- * (LOOM_ERR_UNSUPPORTED for an HF folder: convert it first). The output loads in Loom and llama.cpp.
+ * written under a temporary name and renamed over path at the end. A model loaded from an HF folder
+ * (llama family) is converted as loom_model_convert does, with the projections from memory. The
+ * output loads in Loom and llama.cpp.
  * Thread-safe with decodes on other threads; merges wait for it. */
 loom_status loom_model_save(const loom_model *model, const char *path);
 
@@ -793,6 +794,399 @@ int32_t loom_seq2seq_generate(const loom_model *model, const loom_token *ids, si
  * params may be NULL (greedy, 256 tokens). On success *out owns the result (loom_generation_free). */
 loom_status loom_seq2seq_generate_ex(const loom_model *model, const loom_token *ids, size_t n, int32_t n_threads,
                                      const loom_generate_params *params, loom_generation **out);
+
+/* ---------------------------------------------------------------- evaluation (perplexity, log-likelihood) */
+
+/* Perplexity = exp(mean over the scored tokens of -log p(x_i | the window's tokens before x_i)),
+ * log-softmax in f32 with f64 accumulation. Long inputs use Hugging Face's sliding-window recipe:
+ * windows of n_ctx tokens start every `stride` tokens, and each window scores only the tokens no
+ * earlier window scored (token 0 never is; with stride == n_ctx the windows are disjoint and the first
+ * token of each is not scored). llama.cpp's llama-perplexity instead scores the second half of each
+ * disjoint n_ctx chunk; for one window the two differ only in which tokens are scored. */
+typedef struct loom_perplexity_params {
+    uint32_t size;        /* sizeof(loom_perplexity_params) as the caller was compiled */
+    int32_t n_ctx;        /* tokens per window; 0 (default): all of them if they fit the model's trained
+                           * context (capped at 4096), else windows of that length */
+    int32_t stride;       /* tokens between window starts, 1 ... n_ctx; 0 (default): n_ctx */
+    int32_t n_batch;      /* most tokens per forward pass; default 512 */
+    int32_t n_threads;    /* threads, the caller included; default: cores, at most 8 */
+    loom_progress_callback progress_callback; /* share of the work done after each forward pass, on the
+                           * calling thread; returning false stops with LOOM_ERR_ABORTED. NULL: none */
+    void *progress_user_data;
+} loom_perplexity_params;
+
+/* Defaults as above. Thread-safe. */
+loom_perplexity_params loom_perplexity_default_params(void);
+
+/* Perplexity of the n token ids ids[0..n) on a causal LM (n >= 2). Makes its own context of one
+ * window for the call (any number of threads may call it with one model). Writes the perplexity, the
+ * summed negative log-likelihood (nats) and the number of scored tokens to the out pointers that are
+ * not NULL. params may be NULL (defaults). LOOM_ERR_OUT_OF_RANGE for an id outside the vocabulary;
+ * LOOM_ERR_INVALID_ARGUMENT for n < 2, a bad n_ctx/stride or a model without a causal LM. */
+loom_status loom_perplexity(const loom_model *model, const loom_token *ids, size_t n,
+                            const loom_perplexity_params *params, double *out_ppl, double *out_nll_sum,
+                            int64_t *out_n_scored);
+
+/* Log-likelihood of a continuation, as lm-eval-harness's loglikelihood requests: the sum of
+ * log p(continuation[k] | context, continuation[0..k)) over the n_continuation tokens, on sequence 0
+ * of ctx. Positions ctx already caches that the input shares are reused (so scoring several
+ * continuations of one context runs the context once); afterwards sequence 0 holds the input. An
+ * input longer than n_ctx + 1 tokens keeps its last n_ctx + 1 (lm-eval's left truncation); the
+ * continuation itself must fit in n_ctx (else LOOM_ERR_OUT_OF_RANGE). Both parts need at least one
+ * token (lm-eval gives an empty context the BOS token; see loom_eval_encode_pair).
+ * Outputs, each may be NULL: *out_logprob the sum (nats); *out_is_greedy whether every continuation
+ * token is its row's argmax; out_token_logprobs, room for n_continuation doubles, each token's log p.
+ * The caller owns every buffer; nothing is kept after the call. */
+loom_status loom_score(loom_context *ctx, const loom_token *context, size_t n_context,
+                       const loom_token *continuation, size_t n_continuation, double *out_logprob,
+                       bool *out_is_greedy, double *out_token_logprobs);
+
+/* Tokenizes a (context, continuation) text pair as lm-eval-harness's _encode_pair: trailing
+ * whitespace of the context moves to the continuation, the whole text is tokenized and the
+ * continuation is what follows the context's own token count; an empty context becomes the BOS token
+ * (EOS when there is none). add_special: apply the tokenizer's BOS/EOS rule (lm-eval: false).
+ * Writes the context's ids then the continuation's to out and their split to *out_n_context (may be
+ * NULL). Buffer convention over tokens (returns the total count). Texts are NUL-terminated UTF-8. */
+int32_t loom_eval_encode_pair(const loom_tokenizer *tokenizer, const char *context, const char *continuation,
+                              bool add_special, loom_token *out, size_t cap, size_t *out_n_context);
+
+/* ---------------------------------------------------------------- metrics (BLEU, classification) */
+
+/* BLEU as sacreBLEU 2.x computes it (same tokenizers, clipping, closest reference length, brevity
+ * penalty, smoothing): scores agree with sacrebleu.corpus_bleu / sentence_bleu. */
+#define LOOM_BLEU_TOKENIZE_13A  0   /* mteval-v13a, sacreBLEU's default */
+#define LOOM_BLEU_TOKENIZE_NONE 1   /* split on whitespace only */
+#define LOOM_BLEU_SMOOTH_EXP   0    /* sacreBLEU's default */
+#define LOOM_BLEU_SMOOTH_NONE  1
+#define LOOM_BLEU_SMOOTH_FLOOR 2
+#define LOOM_BLEU_SMOOTH_ADD_K 3
+#define LOOM_BLEU_MAX_ORDER 8
+
+typedef struct loom_bleu_params {
+    uint32_t size;            /* sizeof(loom_bleu_params) as the caller was compiled */
+    bool lowercase;           /* default false */
+    int32_t tokenize;         /* LOOM_BLEU_TOKENIZE_*; default 13a */
+    int32_t smooth_method;    /* LOOM_BLEU_SMOOTH_*; default exp */
+    double smooth_value;      /* floor / add-k value; < 0 (default -1): the method's default (0.1 / 1) */
+    int32_t max_ngram_order;  /* 1 ... LOOM_BLEU_MAX_ORDER; default 4 */
+    bool effective_order;     /* default false (corpus BLEU); sacrebleu.sentence_bleu uses true */
+} loom_bleu_params;
+
+typedef struct loom_bleu_result {
+    double score;             /* 0 ... 100 */
+    double bp;                /* brevity penalty */
+    double ratio;             /* sys_len / ref_len (0 when ref_len is 0) */
+    int64_t sys_len;          /* hypothesis tokens */
+    int64_t ref_len;          /* closest-reference tokens */
+    int32_t max_ngram_order;  /* entries used in the arrays below */
+    double precisions[LOOM_BLEU_MAX_ORDER]; /* per order, percent, smoothed */
+    double counts[LOOM_BLEU_MAX_ORDER];     /* matched n-grams per order (add-k makes them fractional) */
+    double totals[LOOM_BLEU_MAX_ORDER];     /* hypothesis n-grams per order */
+} loom_bleu_result;
+
+/* Corpus defaults (sacrebleu.corpus_bleu). Thread-safe. */
+loom_bleu_params loom_bleu_default_params(void);
+
+/* Corpus BLEU of n_hyps hypotheses against n_refs reference streams: refs[r * n_hyps + i] is stream
+ * r's reference for hypothesis i; a NULL entry means that sentence has fewer references (sacreBLEU's
+ * None). Every hypothesis needs at least one reference. Strings are NUL-terminated UTF-8. params may
+ * be NULL (corpus defaults). Writes *out (caller-owned). Pure: thread-safe. */
+loom_status loom_bleu(const char *const *hyps, size_t n_hyps, const char *const *refs, size_t n_refs,
+                      const loom_bleu_params *params, loom_bleu_result *out);
+
+/* Sentence BLEU of one hypothesis against n_refs references (NULL entries skipped). params NULL:
+ * sacrebleu.sentence_bleu's defaults (the corpus defaults with effective_order true). */
+loom_status loom_sentence_bleu(const char *hyp, const char *const *refs, size_t n_refs,
+                               const loom_bleu_params *params, loom_bleu_result *out);
+
+/* Classification metrics as scikit-learn computes them, over n integer labels (n >= 1). The classes
+ * are the sorted union of the labels in y_true and y_pred. zero_division: the value of a ratio with a
+ * zero denominator, 0 (scikit-learn's "warn" default), 1 or NAN (NaN classes are left out of
+ * averages). */
+#define LOOM_AVERAGE_BINARY   0  /* the class pos_label only (at most two distinct labels) */
+#define LOOM_AVERAGE_MICRO    1  /* from the summed counts of every class */
+#define LOOM_AVERAGE_MACRO    2  /* unweighted mean over classes */
+#define LOOM_AVERAGE_WEIGHTED 3  /* mean weighted by each class's support */
+
+typedef struct loom_class_metrics {
+    int32_t label;
+    int64_t support;          /* occurrences in y_true */
+    double precision;
+    double recall;
+    double f1;
+} loom_class_metrics;
+
+/* accuracy_score: the share of y_pred[i] == y_true[i]. */
+loom_status loom_accuracy(const int32_t *y_true, const int32_t *y_pred, size_t n, double *out);
+
+/* precision_recall_fscore_support(average=...) for F1 (beta 1); each out pointer may be NULL. */
+loom_status loom_precision_recall_f1(const int32_t *y_true, const int32_t *y_pred, size_t n, int32_t average,
+                                     int32_t pos_label, double zero_division, double *out_precision,
+                                     double *out_recall, double *out_f1);
+
+/* The per-class values (average=None), one entry per class in ascending label order. Buffer
+ * convention over entries (returns the number of classes). */
+int32_t loom_per_class_metrics(const int32_t *y_true, const int32_t *y_pred, size_t n, double zero_division,
+                               loom_class_metrics *out, size_t cap);
+
+/* Exact match (HF evaluate's exact_match): the share of predictions[i] equal to references[i] after
+ * the normalisations in flags. NUL-terminated UTF-8; n >= 1. */
+#define LOOM_EXACT_MATCH_IGNORE_CASE        1u  /* lower-case both */
+#define LOOM_EXACT_MATCH_IGNORE_PUNCTUATION 2u  /* drop ASCII punctuation (Python's string.punctuation) */
+#define LOOM_EXACT_MATCH_IGNORE_NUMBERS     4u  /* drop ASCII digits */
+loom_status loom_exact_match(const char *const *predictions, const char *const *references, size_t n,
+                             uint32_t flags, double *out);
+
+/* ---------------------------------------------------------------- quantize and convert */
+
+/* Whole-model types (llama.cpp's llama_ftype ids, written to general.file_type). */
+#define LOOM_FTYPE_F32   0
+#define LOOM_FTYPE_F16   1
+#define LOOM_FTYPE_Q4_0  2
+#define LOOM_FTYPE_Q4_1  3
+#define LOOM_FTYPE_Q8_0  7
+#define LOOM_FTYPE_Q5_0  8
+#define LOOM_FTYPE_Q5_1  9
+#define LOOM_FTYPE_Q4_K 14 /* llama.cpp's MOSTLY_Q4_K_S id; Q4_K without its Q5_K mixture */
+#define LOOM_FTYPE_Q6_K 18
+#define LOOM_FTYPE_BF16 32
+
+typedef struct loom_quantize_params {
+    uint32_t size;          /* sizeof(loom_quantize_params) as the caller was compiled */
+    int32_t ftype;          /* LOOM_FTYPE_*; default LOOM_FTYPE_Q8_0 */
+    int32_t nthread;        /* worker threads; <= 0 (default): one per core, at most 8 */
+    bool allow_requantize;  /* convert tensors that are already quantized; default false (refused) */
+    bool quantize_output;   /* convert output.weight too; default true */
+    loom_progress_callback progress_callback; /* may be NULL (default); called after each tensor with the
+                                                 share written; false cancels (LOOM_ERR_ABORTED) */
+    void *progress_user_data;
+} loom_quantize_params;
+
+/* Defaults as above. Thread-safe. */
+loom_quantize_params loom_quantize_default_params(void);
+
+/* llama-quantize for the plain types: reads the GGUF model at in_path and writes it to out_path with its
+ * weight matrices converted to params->ftype, by llama.cpp's rules without an importance matrix: 1-D
+ * tensors and norms keep their type; output.weight (token_embd.weight when tied) gets Q6_K for the
+ * block types other than Q8_0, or Q8_0 when its rows are not a multiple of 256; rows that are not a
+ * multiple of the block size fall back (Q4_K -> Q5_0, Q6_K -> Q8_0, then F16); tensors ordered and
+ * metadata copied as llama.cpp does, general.file_type set. Q8_0/Q4_0/Q4_1/Q5_0/Q5_1 data is bit-exact
+ * with gguf-py and ggml. out_path is written atomically (a temporary file renamed at the end; nothing is
+ * left behind on failure). params may be NULL (defaults). LOOM_ERR_INVALID_ARGUMENT for NULL paths, the
+ * same path twice or an unknown ftype; LOOM_ERR_IO / LOOM_ERR_FORMAT for unreadable input or an
+ * unwritable output; LOOM_ERR_UNSUPPORTED for an already-quantized model without allow_requantize.
+ * The paths are only read during the call. Thread-safe (calls share nothing). */
+loom_status loom_model_quantize(const char *in_path, const char *out_path, const loom_quantize_params *params);
+
+typedef struct loom_convert_params {
+    uint32_t size;  /* sizeof(loom_convert_params) as the caller was compiled */
+    int32_t ftype;  /* LOOM_FTYPE_F32, _F16 (default), _BF16 or _Q8_0 (convert_hf_to_gguf's --outtype) */
+} loom_convert_params;
+
+/* Defaults as above. Thread-safe. */
+loom_convert_params loom_convert_default_params(void);
+
+/* convert_hf_to_gguf.py for llama HF folders (config.json, a byte-level BPE tokenizer.json, safetensors):
+ * writes a GGUF file that loads in Loom and in llama.cpp — llama.cpp's tensor names, Q/K rows permuted
+ * to GGUF's RoPE layout, 1-D tensors and norms F32, the tokenizer as tokenizer.ggml.* metadata. out_path
+ * is written atomically. params may be NULL (defaults). LOOM_ERR_UNSUPPORTED for other architectures or
+ * tokenizers; LOOM_ERR_IO / LOOM_ERR_FORMAT for unreadable input. Thread-safe. */
+loom_status loom_model_convert(const char *hf_dir, const char *out_path, const loom_convert_params *params);
+
+/* ---------------------------------------------------------------- sequence classification and reward models */
+
+/* HF folders saved with a sequence-classification head load with loom_model_load like any other model
+ * (config.json `architectures`): LlamaForSequenceClassification and MistralForSequenceClassification
+ * (`score.weight`, read at the last token whose id is not config.json pad_token_id — the last token
+ * without a pad id — after the output norm; a reward model is such a head with one label) and
+ * BertForSequenceClassification (pooler dense + tanh on [CLS], then `classifier`). Each call makes its
+ * own scratch, caches and threads: any number of threads may classify with one model at once. */
+
+typedef struct loom_classify_params {
+    uint32_t size;      /* sizeof(loom_classify_params) as the caller was compiled */
+    int32_t max_length; /* tokens per text after truncation (the end is cut); 0 (default): the model's
+                         * positions (BERT max_position_embeddings, llama the trained context length) */
+    bool add_special;   /* tokenize with the model's special tokens ([CLS]/[SEP], BOS), as transformers'
+                         * tokenizer(text) does; default true */
+    bool parse_special; /* special-token text in the texts ("<|im_start|>") becomes those tokens; default false */
+    int32_t n_threads;  /* threads, the caller included; 0 (default): cores, at most 8 */
+} loom_classify_params;
+
+/* Defaults as above. Thread-safe. */
+loom_classify_params loom_classify_default_params(void);
+
+/* Number of labels of the model's classification head (1 for a reward model); LOOM_ERR_UNSUPPORTED
+ * when the model has none (or was loaded vocab_only). */
+int32_t loom_model_n_labels(const loom_model *model);
+
+/* Name of label `label` (config.json id2label; "LABEL_<i>" where it names none), NUL-terminated
+ * (buffer convention). LOOM_ERR_OUT_OF_RANGE for a label outside 0 ..< n_labels. */
+int32_t loom_model_label(const loom_model *model, int32_t label, char *buf, size_t cap);
+
+/* Classifies n texts (texts[i] has lens[i] bytes of UTF-8; lens may be NULL for NUL-terminated texts):
+ * tokenized as params says, each run alone (no padding), head applied. Writes n x n_labels logits to
+ * out, text i at out[i * n_labels] (raw logits: no softmax or sigmoid; for a reward model the reward).
+ * Buffer convention over floats (a too-small cap returns -(n * n_labels) without running the model).
+ * params may be NULL. LOOM_ERR_UNSUPPORTED when the model has no classification head. The texts are
+ * only read during the call. Thread-safe. */
+int32_t loom_classify(const loom_model *model, const char *const *texts, const size_t *lens, size_t n,
+                      const loom_classify_params *params, float *out, size_t cap);
+
+/* As loom_classify over n rows of token ids of any lengths >= 1 (row i is ids[offsets[i] ..< offsets[i+1]],
+ * offsets has n + 1 entries, offsets[0] = 0), used as given. LOOM_ERR_OUT_OF_RANGE for an invalid id
+ * (or a row longer than an encoder's positions). n_threads <= 0: the default. Thread-safe. */
+int32_t loom_classify_tokens(const loom_model *model, const loom_token *ids, const size_t *offsets, size_t n,
+                             int32_t n_threads, float *out, size_t cap);
+
+/* Best-of-n sampling: draws n continuations of one prompt on ctx (the prompt is decoded once in
+ * sequence 0 and copied into sequences 1 ..< n, n <= n_seq_max, whose previous contents are replaced;
+ * they advance together), candidate i
+ * sampling with seed params->sampling.seed + i (one random base seed when has_seed is false), then
+ * scores each with reward_model (a classification head with one label) and returns them best first
+ * (highest reward; ties keep the draw order). The text scored is prompt_text followed by the candidate's
+ * text; prompt_text NULL: the prompt ids detokenized with special tokens rendered. reward_params NULL:
+ * defaults with parse_special = true (a chat-templated prompt keeps its special tokens when the reward
+ * model shares them). Sampling must not be greedy when n > 1; num_beams must be 1; params->on_token is
+ * not called (candidates are ranked after they are complete). On success *out owns
+ * the result (loom_generation_free), n entries; loom_generation_reward gives each reward, and
+ * loom_generation_* the rest. ctx belongs to the calling thread for the call; reward_model is only
+ * read (shareable). */
+loom_status loom_generate_best_of(loom_context *ctx, const loom_token *prompt, size_t n_prompt, const char *prompt_text,
+                                  size_t n, const loom_generate_params *params, const loom_model *reward_model,
+                                  const loom_classify_params *reward_params, loom_generation **out);
+
+/* The reward of result seq of loom_generate_best_of into *out; LOOM_ERR_UNSUPPORTED for a result that
+ * was not scored. */
+loom_status loom_generation_reward(const loom_generation *gen, size_t seq, float *out);
+
+/* ---------------------------------------------------------------- retrieval and grounded generation */
+
+/* A small retrieval index: documents (id, text, optional metadata) cut into passages (sentences packed
+ * into passages of at most chunk_tokens encoder tokens, consecutive passages sharing up to
+ * chunk_overlap tokens of whole sentences; a sentence longer than chunk_tokens is cut at whitespace),
+ * each passage embedded with an encoder model (its pooling, L2-normalised) and searched by cosine
+ * similarity (exhaustive). Saved as a versioned binary file (magic "LOOMRIX\0", version 1: a 32-byte
+ * header, a JSON part with the documents and passage ranges, then the f32 embeddings; see
+ * Sources/LoomGeneration/Retrieval/RetrievalIndexFile.swift); loading validates everything and fails
+ * with LOOM_ERR_FORMAT on a malformed or hostile file. An index is thread-safe: any number of threads
+ * may add, search, read and save at once. It keeps its encoder model alive by itself: the loom_model
+ * handle may be freed before the index. */
+
+typedef struct loom_index loom_index;
+
+typedef struct loom_index_params {
+    uint32_t size;         /* sizeof(loom_index_params) as the caller was compiled */
+    int32_t chunk_tokens;  /* most encoder tokens per passage (before [CLS]/[SEP]; at most the encoder's
+                            * max length - 2, else LOOM_ERR_INVALID_ARGUMENT); default 128 */
+    int32_t chunk_overlap; /* tokens a passage shares with the previous one, < chunk_tokens; default 32 */
+    int32_t n_threads;     /* threads of the encoder, the caller included; 0 (default): cores, at most 8 */
+} loom_index_params;
+
+/* Defaults as above. Thread-safe. */
+loom_index_params loom_index_default_params(void);
+
+/* A new, empty index embedding with `encoder` (an encoder model with weights, e.g. all-MiniLM-L6-v2).
+ * params may be NULL. On success *out owns the index (loom_index_free). LOOM_ERR_UNSUPPORTED when the
+ * model is not an encoder. */
+loom_status loom_index_new(const loom_model *encoder, const loom_index_params *params, loom_index **out);
+
+/* Reads an index saved by loom_index_save; chunking settings come from the file, only params->n_threads
+ * is used (params may be NULL). The encoder must give embeddings of the saved width
+ * (LOOM_ERR_INVALID_ARGUMENT otherwise). LOOM_ERR_IO / LOOM_ERR_FORMAT / LOOM_ERR_UNSUPPORTED (another
+ * version) for files it cannot use. On success *out owns the index. */
+loom_status loom_index_load(const loom_model *encoder, const char *path, const loom_index_params *params,
+                            loom_index **out);
+
+/* Writes the index to path (atomically: a temporary file renamed; nothing is left on failure). */
+loom_status loom_index_save(const loom_index *index, const char *path);
+
+/* Releases an index. NULL is a no-op. No other thread may be using it. */
+void loom_index_free(loom_index *index);
+
+/* Adds a document: id (UTF-8, NUL-terminated, non-empty, new to the index), its text (len bytes of
+ * UTF-8), metadata (NUL-terminated free text, e.g. JSON; may be NULL). Returns the number of passages
+ * it got (>= 1) or a negative status (LOOM_ERR_INVALID_ARGUMENT for a repeated id or a text with no
+ * words). The strings are copied. */
+int32_t loom_index_add(loom_index *index, const char *id, const char *text, size_t len, const char *metadata);
+
+/* Documents and passages held (or a negative status). */
+int32_t loom_index_n_documents(const loom_index *index);
+int32_t loom_index_n_passages(const loom_index *index);
+
+typedef struct loom_search_hit {
+    int32_t passage;  /* passage number, 0 ..< n_passages */
+    int32_t document; /* its document, 0 ..< n_documents (insertion order) */
+    float score;      /* cosine similarity to the query */
+} loom_search_hit;
+
+/* The k passages most similar to the query (len bytes of UTF-8), best first (ties: lower passage first).
+ * Buffer convention over hits: returns min(k, n_passages) (a too-small cap returns -(that count)
+ * before embedding anything). */
+int32_t loom_index_search(const loom_index *index, const char *query, size_t len, int32_t k, loom_search_hit *out,
+                          size_t cap);
+
+/* A document's id, text and metadata ("" when it has none), a passage's text: NUL-terminated, buffer
+ * convention. LOOM_ERR_OUT_OF_RANGE for a number outside the index. */
+int32_t loom_index_document_id(const loom_index *index, int32_t document, char *buf, size_t cap);
+int32_t loom_index_document_text(const loom_index *index, int32_t document, char *buf, size_t cap);
+int32_t loom_index_document_metadata(const loom_index *index, int32_t document, char *buf, size_t cap);
+int32_t loom_index_passage_text(const loom_index *index, int32_t passage, char *buf, size_t cap);
+
+/* The document a passage belongs to, or a negative status. */
+int32_t loom_index_passage_document(const loom_index *index, int32_t passage);
+
+/* Grounded generation: the question's top-k passages are put in the prompt as numbered sources and the
+ * model answers. The prompt: the model's chat template (add_generation_prompt) over a system turn with
+ * the instructions and a user turn "## Context" + the sources ("[n] (document id) passage text", blank
+ * line between, best match first) + "## Task" + the question (loom_prompt_* layout); a model without a
+ * chat template gets the plain-text layout followed by "\n\nAnswer:". Default instructions (cite = true):
+ * "Answer the question using only the numbered sources. Cite the sources you use by their number in
+ * square brackets, like [1]. If the sources do not contain the answer, say that you do not know."
+ * The result lists every source put in the prompt; `cited` marks those whose number the answer
+ * mentions in square brackets ("[2]", "[1, 3]") — a textual check of the model's own citations. */
+
+typedef struct loom_grounded_params {
+    uint32_t size;            /* sizeof(loom_grounded_params) as the caller was compiled */
+    int32_t k;                /* passages retrieved and put in the prompt; default 3 */
+    bool cite;                /* ask for [n] citations (selects the default instructions); default true */
+    const char *instructions; /* replaces the default instructions (NUL-terminated); NULL (default): them */
+} loom_grounded_params;
+
+/* Defaults as above. Thread-safe. */
+loom_grounded_params loom_grounded_default_params(void);
+
+typedef struct loom_grounded loom_grounded;
+
+/* Retrieves from index, prompts and generates on ctx's sequence 0 (gen_params as loom_generate: sampling,
+ * stop strings, streaming callback; no beams). params / gen_params may be NULL. On success *out owns the
+ * answer (loom_grounded_free). ctx belongs to the calling thread for the call; the index is only read. */
+loom_status loom_generate_grounded(loom_context *ctx, const loom_index *index, const char *question,
+                                   const loom_grounded_params *params, const loom_generate_params *gen_params,
+                                   loom_grounded **out);
+
+/* Releases an answer. NULL is a no-op. */
+void loom_grounded_free(loom_grounded *answer);
+
+/* The answer text / the full prompt given to the model: NUL-terminated, buffer convention. */
+int32_t loom_grounded_text(const loom_grounded *answer, char *buf, size_t cap);
+int32_t loom_grounded_prompt(const loom_grounded *answer, char *buf, size_t cap);
+
+/* Why the answer's generation stopped, or a negative status. */
+loom_finish_reason loom_grounded_finish_reason(const loom_grounded *answer);
+
+/* Number of sources put in the prompt (<= k), or a negative status. */
+int32_t loom_grounded_n_sources(const loom_grounded *answer);
+
+typedef struct loom_grounded_source {
+    int32_t number;   /* its number in the prompt, from 1 */
+    int32_t passage;  /* passage and document numbers in the index (texts: loom_index_passage_text, ...) */
+    int32_t document;
+    float score;      /* cosine similarity to the question */
+    bool cited;       /* the answer mentions [number] */
+} loom_grounded_source;
+
+/* Source i (0 ..< n_sources) into *out. LOOM_ERR_OUT_OF_RANGE for another i. */
+loom_status loom_grounded_source_at(const loom_grounded *answer, int32_t i, loom_grounded_source *out);
 
 #ifdef __cplusplus
 }

@@ -15,5 +15,6 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
-"$PYTHON" -c "import numpy, pytest, tokenizers" 2>/dev/null || "$PYTHON" -m pip install --quiet --root-user-action=ignore numpy pytest tokenizers
+# sacrebleu and scikit-learn: the references Tests/python/test_metrics.py compares BLEU and the classification metrics to.
+"$PYTHON" -c "import numpy, pytest, tokenizers, sacrebleu, sklearn" 2>/dev/null || "$PYTHON" -m pip install --quiet --root-user-action=ignore numpy pytest tokenizers sacrebleu scikit-learn
 command -v swift >/dev/null || { echo "error: swift is not on PATH (Swift 6 toolchain needed)" >&2; exit 1; }

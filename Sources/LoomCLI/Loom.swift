@@ -8,7 +8,8 @@ struct Loom: ParsableCommand {
         commandName: "loom",
         abstract: "Loom: an embeddable LLM runtime.",
         version: "0.1.0",
-        subcommands: [GenerateCommand.self, ChatCommand.self, TokenizeCommand.self, InfoCommand.self, BenchCommand.self, TrainTokenizerCommand.self, ExportCommand.self]
+        subcommands: [GenerateCommand.self, ChatCommand.self, TokenizeCommand.self, InfoCommand.self, BenchCommand.self, TrainTokenizerCommand.self, QuantizeCommand.self, ConvertCommand.self,
+                      PerplexityCommand.self, EvalMCCommand.self, MetricsCommand.self, ExportCommand.self]
     )
 }
 

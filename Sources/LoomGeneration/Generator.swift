@@ -40,6 +40,9 @@ public struct GenerationParams: Sendable {
     /// Beam scores are divided by length^lengthPenalty (HF length_penalty).
     public var lengthPenalty = 1.0
     public var earlyStopping = BeamEarlyStopping.heuristic
+    /// Seeds of the prompts' draws, prompt i taking sequenceSeeds[i] instead of sampling.seed (best-of-n:
+    /// one prompt n times, n reproducible draws). Empty (the default): every prompt uses sampling.seed.
+    public var sequenceSeeds: [UInt64] = []
 
     public init(maxTokens: Int = 256, sampling: SamplingParams = .greedy, stop: [String] = [], numBeams: Int = 1,
                 numReturnSequences: Int = 1, lengthPenalty: Double = 1, earlyStopping: BeamEarlyStopping = .heuristic) {
@@ -81,6 +84,8 @@ public struct GenerationResult: Sendable {
     public var seed: UInt64?
     /// Beam search: the hypothesis score (sum of log-probabilities / length^length_penalty).
     public var score: Float?
+    /// Best-of-n: the reward model's score of the prompt text followed by this text (see `BestOfN`).
+    public var reward: Float? = nil
 }
 
 /// Runs prompts → tokens on a decoder session (a context's sequences, or a T5 decoder): start each
@@ -132,8 +137,10 @@ public enum Generator {
         }
         let n = prompts.count
         let vocab = session.vocabSize
-        let chains = try (0..<n).map { _ in
-            try SamplerChain(params.sampling, endTokens: session.endTokens, userProcessors: userProcessors)
+        let chains = try (0..<n).map { i in
+            var sampling = params.sampling
+            if i < params.sequenceSeeds.count { sampling.seed = params.sequenceSeeds[i] }
+            return try SamplerChain(sampling, endTokens: session.endTokens, userProcessors: userProcessors)
         }
         let ends = Set(session.endTokens)
         var logits: [Float] = []

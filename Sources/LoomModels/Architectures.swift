@@ -19,6 +19,14 @@ public enum Architectures {
         "t5": T5Model.load,
     ]
 
+    /// Sequence-classification heads (reward models among them), by the HF config.json `architectures`
+    /// entry: loaded on top of the network of the folder's `model_type` (Model.classifier).
+    public static let sequenceClassification: [String: (WeightSource, Int) throws -> SequenceClassificationHead] = [
+        "LlamaForSequenceClassification": SequenceClassificationHead.loadLastToken,
+        "MistralForSequenceClassification": SequenceClassificationHead.loadLastToken,
+        "BertForSequenceClassification": SequenceClassificationHead.loadPooled,
+    ]
+
     /// The network for a model's weights, or an `unsupported` error naming the architecture.
     static func loadCausalLM(architecture: String?, weights: WeightSource) throws -> CausalLM {
         let arch = architecture ?? "?"
@@ -34,12 +42,24 @@ public enum Architectures {
         var network: CausalLM? = nil
         var encoder: EncoderModel? = nil
         var seq2seq: T5Model? = nil
+        var classifier: SequenceClassificationHead? = nil
+    }
+
+    /// The classification head an HF folder's `architectures` names, on a network of hidden size `d`.
+    static func loadClassifier(weights: WeightSource, hiddenSize d: Int) throws -> SequenceClassificationHead? {
+        guard case .hf(let folder) = weights.source, let names = folder.config?.architectures else { return nil }
+        guard let load = names.lazy.compactMap({ sequenceClassification[$0] }).first else { return nil }
+        return try load(weights, d)
     }
 
     /// The decoder, the encoder or the encoder-decoder of a model, whichever registry knows its architecture.
     static func load(architecture: String?, weights: WeightSource) throws -> Networks {
-        if let arch = architecture, let load = encoder[arch] { return Networks(encoder: try load(weights)) }
+        if let arch = architecture, let load = encoder[arch] {
+            let e = try load(weights)
+            return Networks(encoder: e, classifier: try loadClassifier(weights: weights, hiddenSize: e.hiddenSize))
+        }
         if let arch = architecture, let load = seq2seq[arch] { return Networks(seq2seq: try load(weights)) }
-        return Networks(network: try loadCausalLM(architecture: architecture, weights: weights))
+        let n = try loadCausalLM(architecture: architecture, weights: weights)
+        return Networks(network: n, classifier: try loadClassifier(weights: weights, hiddenSize: n.hiddenSize))
     }
 }

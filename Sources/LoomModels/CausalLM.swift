@@ -25,6 +25,19 @@ public protocol CausalLM: AnyObject, Sendable {
     func forward(_ batch: ForwardBatch, logits: UnsafeMutablePointer<Float>, workspace: Workspace, pool: ThreadPool) throws
 }
 
+/// What a forward pass writes for its output rows.
+public enum ForwardOutput: Sendable {
+    /// Vocabulary logits (vocabSize per row).
+    case logits
+    /// The last layer's hidden state after the output norm (hiddenSize per row).
+    case hiddenStates
+}
+
+extension CausalLM {
+    /// Whether `forward` honours `ForwardBatch.output == .hiddenStates`.
+    public var supportsHiddenStateOutput: Bool { self is LlamaModel }
+}
+
 /// A run of consecutive batch rows that belong to one sequence, whose keys/values live in `cache`.
 public struct SequenceRun {
     public let rows: Range<Int>
@@ -51,6 +64,10 @@ public struct ForwardBatch {
     /// Input embeddings of virtual tokens (prompt tuning, [k × hidden]): a row whose token id is
     /// -1 - j takes row j of these instead of a token embedding.
     public let virtualEmbeddings: UnsafeBufferPointer<Float>?
+    /// What `forward` writes for `outputRows`: logits (the default), or the final hidden states after
+    /// the output norm (outputRows.count × hiddenSize; for heads such as sequence classification —
+    /// llama family only, see `CausalLM.supportsHiddenStateOutput`).
+    public var output: ForwardOutput = .logits
 
     public init(tokens: UnsafeBufferPointer<Int32>, positions: UnsafeBufferPointer<Int32>, runs: [SequenceRun],
                 outputRows: [Int], shouldAbort: (() -> Bool)? = nil, lora: AppliedLoRA? = nil,

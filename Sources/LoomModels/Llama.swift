@@ -203,10 +203,13 @@ public final class LlamaModel: CausalLM, @unchecked Sendable {
 
         guard !outputRows.isEmpty else { return }
         let rows = outputRows.count
-        let normed = ws.buffer("final", rows * d)
+        // Hidden-state output (sequence-classification heads): the normed rows are the result.
+        let hiddenOnly = batch.output == .hiddenStates
+        let normed = hiddenOnly ? logits : ws.buffer("final", rows * d)
         for (j, i) in outputRows.enumerated() {
             rmsNorm(x + i * d, outputNorm, normed + j * d, n: d, eps: c.rmsNormEps)
         }
+        if hiddenOnly { return }
         matmul(output, normed, logits, n: rows, pool: pool)
     }
 }

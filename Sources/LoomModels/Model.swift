@@ -39,6 +39,9 @@ public final class Model: @unchecked Sendable {
     /// The network of an encoder-decoder architecture (`Architectures.seq2seq`, e.g. T5); nil otherwise.
     /// Immutable; shared by any number of threads.
     public let seq2seq: T5Model?
+    /// The sequence-classification head (reward models included) an HF folder's config.json
+    /// `architectures` names (`Architectures.sequenceClassification`); nil otherwise. Immutable.
+    public let classifier: SequenceClassificationHead?
     /// LoRA merges and the count of open contexts (a merge needs none open; see `ModelEdits`).
     let edits = ModelEdits()
 
@@ -102,6 +105,7 @@ public final class Model: @unchecked Sendable {
         self.network = networks.network
         self.encoder = networks.encoder
         self.seq2seq = networks.seq2seq
+        self.classifier = networks.classifier
         self.path = path
         self.source = source
         self.params = params

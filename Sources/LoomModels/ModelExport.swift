@@ -8,10 +8,12 @@ import LoomKernels
 /// merged into is F32, see `ModelEdits`), every other tensor is copied byte for byte.
 extension Model {
     /// Writes the model, as it is now, to a GGUF file at `path` (written under a temporary name and
-    /// renamed at the end). Models loaded from a GGUF only; a merge cannot run meanwhile.
+    /// renamed at the end); a merge cannot run meanwhile. An HF folder (llama family) is converted as
+    /// `loom convert` does, with the projection weights as the model holds them.
     public func save(path: String) throws {
         guard case .gguf(let source) = self.source else {
-            throw LoomError.unsupported("'\(self.path)' is an HF folder: convert it to GGUF first (loom convert), then load that and save")
+            try saveConverted(path: path)
+            return
         }
         try edits.lock.withLock {
             var writer = GGUFWriter(alignment: source.alignment)
@@ -32,6 +34,31 @@ extension Model {
             try writer.write(to: path)
         }
         Log.info("saved '\(self.path)'\(mergedAdapters.isEmpty ? "" : " with \(mergedAdapters.count) merged adapter(s)") as '\(path)'")
+    }
+
+    /// An HF folder: converted as `loom convert` does, the projection weights taken from memory.
+    private func saveConverted(path: String) throws {
+        guard let llama = network as? LlamaModel else {
+            throw LoomError.unsupported("saving an HF folder as GGUF is supported for llama-family models; this one is '\(architecture ?? "?")'")
+        }
+        let type: ConvertType
+        switch llama.weight(0, .q).type {
+        case .f16: type = .f16
+        case .bf16: type = .bf16
+        default: type = .f32
+        }
+        try edits.lock.withLock {
+            try convertHF(folder: self.path, output: path, type: type) { name in
+                guard let (layer, target) = Self.projection(name), layer < llama.config.layerCount else { return nil }
+                let w = llama.weight(layer, target)
+                var values = [Float](repeating: 0, count: w.rows * w.cols)
+                values.withUnsafeMutableBufferPointer { b in
+                    guard let base = b.baseAddress else { return }
+                    for r in 0..<w.rows { w.dequantizeRow(r, into: base + r * w.cols) }
+                }
+                return values
+            }
+        }
     }
 
     /// "blk.N.attn_q.weight" → (N, .q).

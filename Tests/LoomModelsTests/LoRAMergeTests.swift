@@ -195,6 +195,12 @@ final class ModelExportTests: XCTestCase {
             XCTAssertEqual(dSelf, 0)
             if base == "/model.f32.gguf" { XCTAssertLessThanOrEqual(dRef, 1e-4) }
         }
-        XCTAssertThrowsError(try Model.load(path: Self.dir).save(path: out), "HF folders are converted first")
+        // HF base: converted as `loom convert` does, with the merged projections.
+        let hf = try Model.load(path: Self.dir)
+        try hf.mergeLoRA(try Adapter.load(path: Self.dir + "/lora"))
+        try hf.save(path: out)
+        let dHF = t.maxDiff(try t.logits(try Model.load(path: out)), want)
+        print("merged HF folder saved as GGUF and reloaded: max |Δlogit| vs PEFT merged.logits \(dHF)")
+        XCTAssertLessThanOrEqual(dHF, 1e-4)
     }
 }

@@ -48,6 +48,10 @@ echo "-- batching, beam search, logit processors, abort and state"
 cc "${CFLAGS[@]}" Tests/c/abi_generation.c -L "$LIB" -lloom -lm -Wl,-rpath,"$LIB" -o "$work/abi_generation"
 "$work/abi_generation" "$LOOM_ROOT/Tests/Fixtures/tiny-llama/model.f32.gguf" "$work/scratch" | tail -n 3
 
+echo "-- evaluation and metrics: perplexity, scoring, BLEU, classification (good and bad input)"
+cc "${CFLAGS[@]}" Tests/c/abi_evaluation.c -L "$LIB" -lloom -lm -Wl,-rpath,"$LIB" -o "$work/abi_evaluation"
+"$work/abi_evaluation" "$LOOM_ROOT/Tests/Fixtures/tiny-llama/model.f32.gguf" | tail -n 3
+
 echo "-- ABI: exported symbols are exactly the header's functions; SONAME; older and newer params structs"
 cc -E -P -x c include/loom.h | grep -oE '\bloom_[A-Za-z0-9_]+[[:space:]]*\(' | tr -d ' (' | sort -u > "$work/declared.txt"
 nm -D --defined-only "$LIB/libloom.so" | awk '$2 ~ /^[TtWw]$/ {print $3}' | sort -u > "$work/exported.txt"

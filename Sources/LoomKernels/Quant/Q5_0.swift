@@ -20,3 +20,30 @@ func dequantizeQ5_0(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>,
         }
     }
 }
+
+// Quantization (gguf-py Q5_0.quantize_blocks, ggml quantize_row_q5_0_ref):
+//   m = the value of largest magnitude (the first one on ties);  d = m / -16;  id = d != 0 ? 1/d : 0;
+//   q = min(31, trunc(x * id + 16.5));  low nibbles to qs, bit 4 of weight i to bit i of qh.
+func quantizeQ5_0(_ src: UnsafePointer<Float>, _ dst: UnsafeMutableRawPointer, blocks: Int) {
+    for b in 0..<blocks {
+        let x = src + b * 32
+        let y = dst + b * 22
+        var amax: Float = 0, m: Float = 0
+        for i in 0..<32 where amax < abs(x[i]) {
+            amax = abs(x[i])
+            m = x[i]
+        }
+        let d = m / -16
+        let id: Float = d != 0 ? 1 / d : 0
+        storeU16(y, 0, halfBits(d))
+        var qh: UInt32 = 0
+        for j in 0..<16 {
+            let q0 = truncatedCode(x[j] * id + 16.5, 31)
+            let q1 = truncatedCode(x[j + 16] * id + 16.5, 31)
+            storeU8(y, 6 + j, (q0 & 0x0F) | (q1 << 4))
+            qh |= UInt32(q0 >> 4) << UInt32(j)
+            qh |= UInt32(q1 >> 4) << UInt32(j + 16)
+        }
+        storeU32(y, 2, qh)
+    }
+}

@@ -96,6 +96,65 @@ class BpeTrainParams(ctypes.Structure):
                 ("limit_alphabet", c_uint32), ("n_threads", c_int32)]
 
 
+class PerplexityParams(ctypes.Structure):
+    _fields_ = [("size", c_uint32), ("n_ctx", c_int32), ("stride", c_int32), ("n_batch", c_int32), ("n_threads", c_int32),
+                ("progress_callback", PROGRESS_CALLBACK), ("progress_user_data", c_void_p)]
+
+
+BLEU_MAX_ORDER = 8
+
+
+class BleuParams(ctypes.Structure):
+    _fields_ = [("size", c_uint32), ("lowercase", c_bool), ("tokenize", c_int32), ("smooth_method", c_int32),
+                ("smooth_value", ctypes.c_double), ("max_ngram_order", c_int32), ("effective_order", c_bool)]
+
+
+class BleuResult(ctypes.Structure):
+    _fields_ = [("score", ctypes.c_double), ("bp", ctypes.c_double), ("ratio", ctypes.c_double),
+                ("sys_len", ctypes.c_int64), ("ref_len", ctypes.c_int64), ("max_ngram_order", c_int32),
+                ("precisions", ctypes.c_double * BLEU_MAX_ORDER), ("counts", ctypes.c_double * BLEU_MAX_ORDER),
+                ("totals", ctypes.c_double * BLEU_MAX_ORDER)]
+
+
+class ClassMetrics(ctypes.Structure):
+    _fields_ = [("label", c_int32), ("support", ctypes.c_int64), ("precision", ctypes.c_double),
+                ("recall", ctypes.c_double), ("f1", ctypes.c_double)]
+
+
+class QuantizeParams(ctypes.Structure):
+    _fields_ = [("size", c_uint32), ("ftype", c_int32), ("nthread", c_int32), ("allow_requantize", c_bool),
+                ("quantize_output", c_bool), ("progress_callback", PROGRESS_CALLBACK), ("progress_user_data", c_void_p)]
+
+
+class ConvertParams(ctypes.Structure):
+    _fields_ = [("size", c_uint32), ("ftype", c_int32)]
+
+
+LOOM_FTYPE = {"f32": 0, "f16": 1, "q4_0": 2, "q4_1": 3, "q8_0": 7, "q5_0": 8, "q5_1": 9, "q4_k": 14, "q6_k": 18,
+              "bf16": 32}
+
+
+class ClassifyParams(ctypes.Structure):
+    _fields_ = [("size", c_uint32), ("max_length", c_int32), ("add_special", c_bool), ("parse_special", c_bool),
+                ("n_threads", c_int32)]
+
+
+class IndexParams(ctypes.Structure):
+    _fields_ = [("size", c_uint32), ("chunk_tokens", c_int32), ("chunk_overlap", c_int32), ("n_threads", c_int32)]
+
+
+class SearchHit(ctypes.Structure):
+    _fields_ = [("passage", c_int32), ("document", c_int32), ("score", c_float)]
+
+
+class GroundedParams(ctypes.Structure):
+    _fields_ = [("size", c_uint32), ("k", c_int32), ("cite", c_bool), ("instructions", c_char_p)]
+
+
+class GroundedSource(ctypes.Structure):
+    _fields_ = [("number", c_int32), ("passage", c_int32), ("document", c_int32), ("score", c_float), ("cited", c_bool)]
+
+
 def _library_path():
     env = os.environ.get("LOOM_LIBRARY_PATH")
     if env:
@@ -229,6 +288,63 @@ def _declare(lib):
         fn("loom_seq2seq_generate", c_int32, model_p, POINTER(c_int32), c_size_t, c_int32, POINTER(c_int32), c_size_t)
         fn("loom_seq2seq_generate_ex", c_int32, model_p, POINTER(c_int32), c_size_t, c_int32, POINTER(GenerateParams),
            POINTER(c_void_p))
+    if hasattr(lib, "loom_perplexity"):  # evaluation and metrics (include/loom.h, "evaluation", "metrics")
+        dp = POINTER(ctypes.c_double)
+        fn("loom_perplexity_default_params", PerplexityParams)
+        fn("loom_perplexity", c_int32, model_p, POINTER(c_int32), c_size_t, POINTER(PerplexityParams), dp, dp,
+           POINTER(ctypes.c_int64))
+        fn("loom_score", c_int32, ctx_p, POINTER(c_int32), c_size_t, POINTER(c_int32), c_size_t, dp, POINTER(c_bool), dp)
+        fn("loom_eval_encode_pair", c_int32, tok_p, c_char_p, c_char_p, c_bool, POINTER(c_int32), c_size_t,
+           POINTER(c_size_t))
+        fn("loom_bleu_default_params", BleuParams)
+        fn("loom_bleu", c_int32, POINTER(c_char_p), c_size_t, POINTER(c_char_p), c_size_t, POINTER(BleuParams),
+           POINTER(BleuResult))
+        fn("loom_sentence_bleu", c_int32, c_char_p, POINTER(c_char_p), c_size_t, POINTER(BleuParams), POINTER(BleuResult))
+        fn("loom_accuracy", c_int32, POINTER(c_int32), POINTER(c_int32), c_size_t, dp)
+        fn("loom_precision_recall_f1", c_int32, POINTER(c_int32), POINTER(c_int32), c_size_t, c_int32, c_int32,
+           ctypes.c_double, dp, dp, dp)
+        fn("loom_per_class_metrics", c_int32, POINTER(c_int32), POINTER(c_int32), c_size_t, ctypes.c_double,
+           POINTER(ClassMetrics), c_size_t)
+        fn("loom_exact_match", c_int32, POINTER(c_char_p), POINTER(c_char_p), c_size_t, c_uint32, dp)
+    if hasattr(lib, "loom_model_quantize"):  # quantize and convert (include/loom.h)
+        fn("loom_quantize_default_params", QuantizeParams)
+        fn("loom_model_quantize", c_int32, c_char_p, c_char_p, POINTER(QuantizeParams))
+        fn("loom_convert_default_params", ConvertParams)
+        fn("loom_model_convert", c_int32, c_char_p, c_char_p, POINTER(ConvertParams))
+    if hasattr(lib, "loom_classify"):  # sequence classification, reward models, best-of-n
+        fn("loom_classify_default_params", ClassifyParams)
+        fn("loom_model_n_labels", c_int32, model_p)
+        fn("loom_model_label", c_int32, model_p, c_int32, c_char_p, c_size_t)
+        fn("loom_classify", c_int32, model_p, POINTER(c_char_p), POINTER(c_size_t), c_size_t, POINTER(ClassifyParams),
+           POINTER(c_float), c_size_t)
+        fn("loom_classify_tokens", c_int32, model_p, POINTER(c_int32), POINTER(c_size_t), c_size_t, c_int32,
+           POINTER(c_float), c_size_t)
+        fn("loom_generate_best_of", c_int32, ctx_p, POINTER(c_int32), c_size_t, c_char_p, c_size_t,
+           POINTER(GenerateParams), model_p, POINTER(ClassifyParams), POINTER(c_void_p))
+        fn("loom_generation_reward", c_int32, c_void_p, c_size_t, POINTER(c_float))
+    if hasattr(lib, "loom_index_new"):  # retrieval index and grounded generation
+        idx_p = c_void_p
+        fn("loom_index_default_params", IndexParams)
+        fn("loom_index_new", c_int32, model_p, POINTER(IndexParams), POINTER(c_void_p))
+        fn("loom_index_load", c_int32, model_p, c_char_p, POINTER(IndexParams), POINTER(c_void_p))
+        fn("loom_index_save", c_int32, idx_p, c_char_p)
+        fn("loom_index_free", None, idx_p)
+        fn("loom_index_add", c_int32, idx_p, c_char_p, c_char_p, c_size_t, c_char_p)
+        fn("loom_index_n_documents", c_int32, idx_p)
+        fn("loom_index_n_passages", c_int32, idx_p)
+        fn("loom_index_search", c_int32, idx_p, c_char_p, c_size_t, c_int32, POINTER(SearchHit), c_size_t)
+        for q in ("document_id", "document_text", "document_metadata", "passage_text"):
+            fn("loom_index_" + q, c_int32, idx_p, c_int32, c_char_p, c_size_t)
+        fn("loom_index_passage_document", c_int32, idx_p, c_int32)
+        fn("loom_grounded_default_params", GroundedParams)
+        fn("loom_generate_grounded", c_int32, ctx_p, idx_p, c_char_p, POINTER(GroundedParams), POINTER(GenerateParams),
+           POINTER(c_void_p))
+        fn("loom_grounded_free", None, c_void_p)
+        fn("loom_grounded_text", c_int32, c_void_p, c_char_p, c_size_t)
+        fn("loom_grounded_prompt", c_int32, c_void_p, c_char_p, c_size_t)
+        fn("loom_grounded_finish_reason", c_int32, c_void_p)
+        fn("loom_grounded_n_sources", c_int32, c_void_p)
+        fn("loom_grounded_source_at", c_int32, c_void_p, c_int32, POINTER(GroundedSource))
     return lib
 
 

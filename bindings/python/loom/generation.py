@@ -22,7 +22,10 @@ GENERATE_KEYS = ("temperature", "top_k", "top_p", "min_p", "typical_p", "repetit
 class GenerationResult:
     """One generated sequence: `.ids` (new tokens, without the end-of-generation token), `.text`
     (cut before a stop string), `.finish_reason` ("eog", "length", "stop", "cancelled",
-    "context_full") and, for beam search, `.score` (sum of log-probs / length**length_penalty)."""
+    "context_full") and, for beam search, `.score` (sum of log-probs / length**length_penalty);
+    best-of-n results (generate(best_of=N, reward_model=RM)) have `.reward`."""
+
+    reward = None
 
     def __init__(self, ids, text, finish_reason, score=None):
         self.ids = ids
@@ -32,6 +35,7 @@ class GenerationResult:
 
     def __repr__(self):
         extra = "" if self.score is None else f", score={self.score!r}"
+        extra += "" if self.reward is None else f", reward={self.reward!r}"
         return f"GenerationResult(ids={self.ids!r}, text={self.text!r}, finish_reason={self.finish_reason!r}{extra})"
 
     def __str__(self):

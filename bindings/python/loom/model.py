@@ -117,6 +117,74 @@ class Model(Handle):
         best first (a list for one mask, a list of lists for several). Needs a masked-LM head."""
         return masked_lm.fill_mask(self, text, top_k=top_k)
 
+    # ------------------------------------------------------------------ classification and reward models
+
+    @property
+    def labels(self):
+        """Label names of a sequence-classification head (config.json id2label), in logit order."""
+        from . import classification
+        return classification.labels(self)
+
+    def classify(self, texts, max_length=0, add_special=True, parse_special=False, n_threads=None):
+        """Raw logits of a sequence-classification model (HF *ForSequenceClassification folder):
+        float32 numpy (len(texts), n_labels), label names in .labels. texts: strings (tokenized with the
+        model's special tokens, truncated to max_length, 0: the model's positions) or token-id lists."""
+        from . import classification
+        return classification.classify(self, texts, max_length=max_length, add_special=add_special,
+                                       parse_special=parse_special, n_threads=n_threads)
+
+    def reward(self, texts, **kwargs):
+        """Rewards of a reward model (a one-label classification head): float32 numpy (len(texts),).
+        Keywords as classify."""
+        from . import classification
+        return classification.reward(self, texts, **kwargs)
+
+    def preference_probability(self, text_a, text_b, **kwargs):
+        """P(text_a preferred over text_b) = sigmoid(reward(a) - reward(b)) (Bradley-Terry)."""
+        from . import classification
+        r = classification.reward(self, [text_a, text_b], **kwargs)
+        return classification.preference_probability(r[0], r[1])
+
+    def _best_of(self, prompt, max_new_tokens, stop, stream, kwargs):
+        from . import classification
+        kwargs = dict(kwargs)
+        n = kwargs.pop("best_of", None)
+        reward_model = kwargs.pop("reward_model", None)
+        prompt_text = kwargs.pop("prompt_text", None)
+        reward_kwargs = kwargs.pop("reward_kwargs", None)
+        if reward_model is None or n is None:
+            raise TypeError("best-of-n needs both best_of=N and reward_model=...")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise TypeError("best_of must be a positive int")
+        if stream or _is_batch(prompt):
+            raise LoomError(-4, "best_of takes one prompt and no stream=True")
+        unknown = set(kwargs) - set(generation.GENERATE_KEYS)
+        if unknown:
+            raise TypeError(f"generate() got unexpected keyword arguments {sorted(unknown)}")
+        if prompt_text is None and isinstance(prompt, (str, chat.Prompt)):
+            prompt_text = prompt.text() if isinstance(prompt, chat.Prompt) else prompt
+        ids = self._prompt_ids(prompt)
+        settings = generation.Settings(max_new_tokens=max_new_tokens, stop=stop, **kwargs)
+        extra = max_new_tokens if max_new_tokens > 0 else 0
+        ctx = self._private_context(len(ids) + extra, n)
+        return classification.best_of(self, ctx, ids, n, reward_model, settings, prompt_text=prompt_text,
+                                      reward_kwargs=reward_kwargs)
+
+    # ------------------------------------------------------------------ grounded generation
+
+    def generate_grounded(self, question, index, k=3, cite=True, instructions=None, max_new_tokens=256, stop=None,
+                          **sampling):
+        """Retrieval-augmented answer: the question's top-k passages from `index` (a loom.RetrievalIndex)
+        go into the prompt as numbered sources [1]..[k] (system turn: instructions, by default to answer
+        only from the sources and cite them as [n]; user turn: "## Context" with "[n] (document id)
+        passage" blocks, then "## Task" with the question; rendered with the chat template), then the
+        model answers (sampling keywords as generate). Returns a loom.retrieval.GroundedAnswer: .text,
+        .sources (every passage put in the prompt: .number, .id, .text, .score, .cited — the answer
+        mentions [number]), .cited (ids of cited sources), .prompt, .finish_reason."""
+        from . import retrieval
+        return retrieval.generate_grounded(self, question, index, k=k, cite=cite, instructions=instructions,
+                                           max_new_tokens=max_new_tokens, stop=stop, **sampling)
+
     # ------------------------------------------------------------------ running the model
 
     def new_context(self, n_ctx=0, n_batch=512, n_threads=None, kv_type="f32", n_seq_max=16):
@@ -130,7 +198,7 @@ class Model(Handle):
         return Adapter(path)
 
     def set_adapters(self, adapters):
-        """LoRA adapters for this model's own generate / logits calls (see Context.set_adapters)."""
+        """Adapters for this model's own generate / logits calls (see Context.set_adapters)."""
         self._adapters = list(adapters)
         if self._context is not None:
             self._context.set_adapters(self._adapters)
@@ -218,7 +286,15 @@ class Model(Handle):
         Returns a GenerationResult (.ids, .text, .finish_reason, .score for beams) — a list of them
         when num_return_sequences > 1 — or with stream=True an iterator over text pieces (one prompt,
         no beams). Encoder-decoder models (T5): text gets `</s>` appended and .ids are the decoder's
-        new tokens, without its start token and `</s>`."""
+        new tokens, without its start token and `</s>`.
+
+        best_of=N, reward_model=RM (a loom.Model with a one-label classification head): best-of-n
+        sampling — N candidates drawn together (candidate i with seed + i; sampling must not be greedy),
+        returned as a list ranked by RM's reward of (prompt text + candidate text), best first, each with
+        .reward; prompt_text="..." overrides the prompt text scored (default: the prompt string, or the
+        ids detokenized with special tokens). See loom_generate_best_of."""
+        if "best_of" in kwargs or "reward_model" in kwargs:
+            return self._best_of(prompt, max_new_tokens, stop, stream, kwargs)
         unknown = set(kwargs) - set(generation.GENERATE_KEYS)
         if unknown:
             raise TypeError(f"generate() got unexpected keyword arguments {sorted(unknown)}")
@@ -264,6 +340,27 @@ class Model(Handle):
         prompt = self.apply_chat_template(messages, add_generation_prompt=True)
         ids = self.tokenize(prompt, add_special=False, parse_special=True)
         return self.generate(ids, max_new_tokens=max_new_tokens, stop=stop, stream=stream, **sampling)
+
+    # ------------------------------------------------------------------ evaluation
+
+    def perplexity(self, ids_or_text, ctx=None, stride=None, n_batch=512, n_threads=None, progress=None):
+        """Perplexity, exp(mean negative log-likelihood of every predicted token), of a text (tokenized
+        with the model's BOS rule) or a list of ids: a loom.evaluation.PerplexityResult (.ppl, .nll_sum,
+        .n_tokens; float() gives .ppl). ctx: tokens per window (None: the whole input if it fits the
+        model's trained context, capped at 4096); stride: tokens between window starts (None: ctx).
+        Windows follow HF's sliding-window recipe: each scores only the tokens no earlier window
+        scored. progress(fraction) is called after each forward pass; False stops (LoomError)."""
+        from . import evaluation
+        return evaluation.perplexity(self, ids_or_text, ctx=ctx, stride=stride, n_batch=n_batch,
+                                     n_threads=n_threads, progress=progress)
+
+    def score(self, context, continuation, add_special=False):
+        """lm-eval-harness loglikelihood: log p(continuation | context) summed over the continuation's
+        tokens, per-token values and whether greedy decoding produces it (a loom.evaluation.ScoreResult).
+        Two strings are tokenized as lm-eval does (trailing spaces of the context move to the
+        continuation; an empty context is BOS); two lists of ids are used as given."""
+        from . import evaluation
+        return evaluation.score(self, context, continuation, add_special=add_special)
 
 
 def _is_batch(prompt):
