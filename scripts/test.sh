@@ -21,3 +21,6 @@ grep -qE "Executed [0-9]+ tests?, with 0 failures" "$LOOM_CACHE/swift-test.log" 
 
 echo "== Python tests"
 "$PYTHON" -m pytest -q "$LOOM_ROOT/Tests/python"
+
+echo "== Fuzzing (every target for a short bounded time; scripts/fuzz.sh TARGET SECONDS for campaigns)"
+"$LOOM_ROOT/scripts/fuzz.sh" --ci 20

@@ -20,6 +20,15 @@ struct JinjaError: Error, CustomStringConvertible {
     static func value(_ m: String) -> JinjaError { JinjaError("ValueError", m) }
     static func runtime(_ m: String) -> JinjaError { JinjaError("TemplateRuntimeError", m) }
     static func limit(_ m: String) -> JinjaError { JinjaError("LimitExceeded", m) }
+
+    /// Widths, precisions and fill counts (ljust / center / zfill, format specs, indent, batch's fill,
+    /// tojson's indent) above this are refused before anything is allocated: the result could not be
+    /// output anyway (JinjaLimits.maxOutputBytes' default).
+    static let maxPadding = 64 << 20
+
+    static func checkPadding(_ n: Int, _ what: String) throws {
+        if n > maxPadding { throw limit("\(what) \(n) exceeds \(maxPadding)") }
+    }
     static func undefined(_ u: JinjaUndefined) -> JinjaError {
         JinjaError(u.unsafe ? "SecurityError" : "UndefinedError", u.hint)
     }

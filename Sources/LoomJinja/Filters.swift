@@ -37,7 +37,10 @@ enum Filters {
                 tmp.append(item)
             }
             if !tmp.isEmpty {
-                if let fill = b[1], !fill.isNone, tmp.count < n { tmp += Array(repeating: fill, count: n - tmp.count) }
+                if let fill = b[1], !fill.isNone, tmp.count < n {
+                    try JinjaError.checkPadding(n, "batch size")
+                    tmp += Array(repeating: fill, count: n - tmp.count)
+                }
                 out.append(.list(tmp))
             }
             return .iterator(JinjaIterator(out))
@@ -48,7 +51,7 @@ enum Filters {
         },
         "center": { _, v, a in
             let b = try a.bind(["width"], "center")
-            return .string(StringOps.pad(softStr(v), b[0]?.indexValue ?? 80, " ", align: "^"))
+            return .string(try StringOps.pad(softStr(v), b[0]?.indexValue ?? 80, " ", align: "^"))
         },
         "count": length,
         "length": length,
@@ -156,6 +159,7 @@ enum Filters {
             if let w = b[0], let s = w.stringValue { indentation = s }
             else if let w = b[0] {
                 guard let n = w.indexValue else { throw JinjaError.type("can't multiply sequence by non-int of type '\(w.typeName)'") }
+                try JinjaError.checkPadding(n, "indent width")
                 indentation = String(repeating: " ", count: max(0, n))
             } else { indentation = "    " }
             // jinja2 does `s += "\n"` on the value itself, then s.splitlines().

@@ -1,8 +1,9 @@
 /// Evaluates a parsed template with jinja2's runtime semantics: its scoping (each iteration of a
 /// for loop, a macro call, a block body have their own scope; `if` has none), Undefined handling,
 /// the immutable sandbox, Python's operators. Bounded (JinjaLimits): total output, loop
-/// iterations, call depth and evaluation nesting are limited so that a hostile template cannot
-/// hang, exhaust memory or overflow the stack.
+/// iterations, work (bytes and items through filters, calls and operators), call depth and
+/// evaluation nesting are limited so that a hostile template cannot hang, exhaust memory or
+/// overflow the stack.
 
 /// Variables of one scope; lookups walk up to the template's root scope, then the globals.
 final class Scope {
@@ -62,6 +63,7 @@ final class Interpreter {
     let now: JinjaDateTime?
     private var outputBytes = 0
     private var iterations = 0
+    private var work = 0
     private var callDepth = 0
     private(set) var nesting = 0
 
@@ -94,6 +96,26 @@ final class Interpreter {
         if n > limits.maxOutputBytes {
             throw JinjaError.limit("template value exceeds \(limits.maxOutputBytes) bytes or items")
         }
+    }
+
+    /// Charges an operation on these values (and its result) against `limits.maxWork`.
+    func charge(_ values: JinjaValue...) throws {
+        for v in values {
+            switch v {
+            case .string(let x), .markup(let x): work &+= x.utf8.count
+            case .list(let x), .tuple(let x): work &+= 16 &* x.count
+            case .dict(let d): work &+= 32 &* d.count
+            default: work &+= 1
+            }
+        }
+        if work > limits.maxWork {
+            throw JinjaError.limit("template work exceeds \(limits.maxWork) (bytes and items processed by filters, calls and operators)")
+        }
+    }
+
+    func charge(_ args: Arguments) throws {
+        for v in args.positional { try charge(v) }
+        for (_, v) in args.keywords { try charge(v) }
     }
 
     func tick() throws {
@@ -479,7 +501,9 @@ final class Interpreter {
         guard case .binary(let op, let a, let b) = e else { fatalError("unreachable") }
         let l = try eval(a, scope)
         let r = try eval(b, scope)
-        return try Operators.binary(op, l, r, self)
+        let result = try Operators.binary(op, l, r, self)
+        try charge(l, r, result)
+        return result
     }
 
     @inline(never)
@@ -512,6 +536,7 @@ final class Interpreter {
         var left = try eval(first, scope)
         for (op, re) in ops {
             let right = try eval(re, scope)
+            try charge(left, right)
             if !(try Operators.compare(op, left, right)) { return .bool(false) }
             left = right
         }
@@ -530,7 +555,11 @@ final class Interpreter {
     private func evalCall(_ e: Expr, _ scope: Scope) throws -> JinjaValue {
         guard case .call(let fe, let argsExpr, _) = e else { fatalError("unreachable") }
         let f = try eval(fe, scope)
-        return try callValue(f, try evalArgs(argsExpr, scope))
+        let args = try evalArgs(argsExpr, scope)
+        try charge(args)
+        let result = try callValue(f, args)
+        try charge(result)
+        return result
     }
 
     @inline(never)
@@ -539,7 +568,12 @@ final class Interpreter {
         let v: JinjaValue
         if let o = operand { v = try eval(o, scope, blockBody: blockBody) } else { v = blockBody ?? .string("") }
         guard let f = Filters.table[name] else { throw JinjaError.runtime("No filter named '\(name)' found.") }
-        return try f(self, v, try evalArgs(argsExpr, scope))
+        let args = try evalArgs(argsExpr, scope)
+        try charge(v)
+        try charge(args)
+        let result = try f(self, v, args)
+        try charge(result)
+        return result
     }
 
     @inline(never)
@@ -547,7 +581,10 @@ final class Interpreter {
         guard case .test(let operand, let name, let argsExpr, _) = e else { fatalError("unreachable") }
         let v = try eval(operand, scope)
         guard let t = Tests.table[name] else { throw JinjaError.runtime("No test named '\(name)' found.") }
-        return .bool(try t(self, v, try evalArgs(argsExpr, scope)))
+        let args = try evalArgs(argsExpr, scope)
+        try charge(v)
+        try charge(args)
+        return .bool(try t(self, v, args))
     }
 
     func evalArgs(_ a: CallArgs, _ scope: Scope) throws -> Arguments {
@@ -603,7 +640,7 @@ final class Interpreter {
         if name.hasPrefix("__") {
             return .undefined(JinjaUndefined(hint: "access to attribute \(pythonStringRepr(name)) of \(pythonStringRepr(obj.typeName)) object is unsafe.", unsafe: true))
         }
-        if let m = try Methods.lookup(obj, name) { return m }
+        if let m = try Methods.lookup(obj, name) { try charge(obj); return m }
         switch obj {
         case .dict(let d):
             if let v = d[name] { return v }
@@ -647,7 +684,7 @@ final class Interpreter {
             if name.hasPrefix("__") {
                 return .undefined(JinjaUndefined(hint: "access to attribute \(pythonStringRepr(name)) of \(pythonStringRepr(obj.typeName)) object is unsafe.", unsafe: true))
             }
-            if let m = try Methods.lookup(obj, name) { return m }
+            if let m = try Methods.lookup(obj, name) { try charge(obj); return m }
             if case .object(let o) = obj, let v = o.attribute(name) { return v }
         }
         return undefinedAttribute(obj, key)
@@ -708,6 +745,7 @@ final class Interpreter {
     /// Python's iter() as jinja2 uses it: strings give characters, dicts their keys, an undefined
     /// value nothing.
     func iterate(_ v: JinjaValue) throws -> [JinjaValue] {
+        try charge(v)
         switch v {
         case .undefined:
             return []

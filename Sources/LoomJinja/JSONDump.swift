@@ -6,7 +6,9 @@ enum JSONDump {
         var indentUnit: String? = nil
         switch indent {
         case .none: indentUnit = nil
-        case .int(let n): indentUnit = String(repeating: " ", count: max(0, n))
+        case .int(let n):
+            try JinjaError.checkPadding(n, "tojson indent")
+            indentUnit = String(repeating: " ", count: max(0, n))
         case .bool(let b): indentUnit = String(repeating: " ", count: b ? 1 : 0)
         case .string(let s), .markup(let s): indentUnit = s
         default: throw JinjaError.type("indent must be an int or a string, not \(indent.typeName)")
@@ -77,8 +79,13 @@ enum JSONDump {
     private static func encode(_ v: JinjaValue, into out: inout String, level: Int, unit: String?, itemSep: String,
                                keySep: String, sortKeys: Bool, ensureAscii: Bool) throws {
         guard level < 200 else { throw JinjaError.value("Circular reference detected") }
-        func newline(_ l: Int) {
-            if let u = unit { out += "\n" + String(repeating: u, count: l) }
+        // Bounded like any value a template builds (a huge indent repeats on every line).
+        guard out.utf8.count <= JinjaError.maxPadding else { throw JinjaError.limit("tojson output exceeds \(JinjaError.maxPadding) bytes") }
+        func newline(_ l: Int) throws {
+            guard let u = unit else { return }
+            let (n, o) = u.utf8.count.multipliedReportingOverflow(by: l)
+            try JinjaError.checkPadding(o ? Int.max : out.utf8.count + n, "tojson output")
+            out += "\n" + String(repeating: u, count: l)
         }
         switch v {
         case .none: out += "null"
@@ -91,11 +98,11 @@ enum JSONDump {
             out += "["
             for (i, item) in items.enumerated() {
                 if i > 0 { out += itemSep }
-                newline(level + 1)
+                try newline(level + 1)
                 try encode(item, into: &out, level: level + 1, unit: unit, itemSep: itemSep, keySep: keySep,
                            sortKeys: sortKeys, ensureAscii: ensureAscii)
             }
-            newline(level)
+            try newline(level)
             out += "]"
         case .dict(let d):
             if d.count == 0 { out += "{}"; return }
@@ -106,12 +113,12 @@ enum JSONDump {
             out += "{"
             for (i, (k, item)) in pairs.enumerated() {
                 if i > 0 { out += itemSep }
-                newline(level + 1)
+                try newline(level + 1)
                 out += quote(k, ensureAscii: ensureAscii) + keySep
                 try encode(item, into: &out, level: level + 1, unit: unit, itemSep: itemSep, keySep: keySep,
                            sortKeys: sortKeys, ensureAscii: ensureAscii)
             }
-            newline(level)
+            try newline(level)
             out += "}"
         default:
             throw JinjaError.type("Object of type \(v.typeName) is not JSON serializable")

@@ -174,11 +174,12 @@ enum Methods {
                     }
                     fill = fs.unicodeScalars.first!
                 }
-                return .string(StringOps.pad(s, width, fill, align: name == "center" ? "^" : (name == "ljust" ? "<" : ">")))
+                return .string(try StringOps.pad(s, width, fill, align: name == "center" ? "^" : (name == "ljust" ? "<" : ">")))
             }
         case "zfill":
             return method("str.zfill") { _, args in
                 let width = try int(try args.bind(["width"], name)[0], 0)
+                try JinjaError.checkPadding(width, "zfill width")
                 var a = s.scalars
                 guard width > a.count else { return .string(s) }
                 var sign: Scalars = []

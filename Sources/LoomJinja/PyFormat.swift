@@ -33,13 +33,21 @@ enum PyFormat {
             if s.align == nil { s.fill = "0"; s.align = "=" }
             i += 1
         }
-        while i < a.count, let d = Int(String(a[i])), a[i].isASCII { s.width = s.width * 10 + d; i += 1 }
+        while i < a.count, let d = Int(String(a[i])), a[i].isASCII {
+            s.width = s.width * 10 + d
+            try JinjaError.checkPadding(s.width, "format width")
+            i += 1
+        }
         if i < a.count, a[i] == "," || a[i] == "_" { s.grouping = a[i]; i += 1 }
         if i < a.count, a[i] == "." {
             i += 1
             var p = 0
             var any = false
-            while i < a.count, let d = Int(String(a[i])), a[i].isASCII { p = p * 10 + d; i += 1; any = true }
+            while i < a.count, let d = Int(String(a[i])), a[i].isASCII {
+                p = p * 10 + d
+                try JinjaError.checkPadding(p, "format precision")
+                i += 1; any = true
+            }
             if !any { throw JinjaError.value("Format specifier missing precision") }
             s.precision = p
         }
@@ -334,20 +342,30 @@ enum PyFormat {
             }
             if i < a.count, a[i] == "*" {
                 guard let w = try take().indexValue else { throw JinjaError.type("* wants int") }
+                guard w.magnitude <= UInt(JinjaError.maxPadding) else { throw JinjaError.limit("format width \(w) exceeds \(JinjaError.maxPadding)") }
                 spec.width = abs(w); if w < 0 { left = true }
                 i += 1
             } else {
-                while i < a.count, a[i].isASCII, let d = Int(String(a[i])) { spec.width = spec.width * 10 + d; i += 1 }
+                while i < a.count, a[i].isASCII, let d = Int(String(a[i])) {
+                    spec.width = spec.width * 10 + d
+                    try JinjaError.checkPadding(spec.width, "format width")
+                    i += 1
+                }
             }
             if i < a.count, a[i] == "." {
                 i += 1
                 if i < a.count, a[i] == "*" {
                     guard let p = try take().indexValue else { throw JinjaError.type("* wants int") }
+                    try JinjaError.checkPadding(p, "format precision")
                     spec.precision = max(0, p)
                     i += 1
                 } else {
                     var p = 0
-                    while i < a.count, a[i].isASCII, let d = Int(String(a[i])) { p = p * 10 + d; i += 1 }
+                    while i < a.count, a[i].isASCII, let d = Int(String(a[i])) {
+                        p = p * 10 + d
+                        try JinjaError.checkPadding(p, "format precision")
+                        i += 1
+                    }
                     spec.precision = p
                 }
             }

@@ -223,7 +223,8 @@ enum StringOps {
     }
 
     /// str.center / ljust / rjust.
-    static func pad(_ s: String, _ width: Int, _ fill: Unicode.Scalar, align: Character) -> String {
+    static func pad(_ s: String, _ width: Int, _ fill: Unicode.Scalar, align: Character) throws -> String {
+        try JinjaError.checkPadding(width, "width")
         let n = s.unicodeScalars.count
         guard width > n else { return s }
         let total = width - n

@@ -55,7 +55,10 @@ public struct LlamaConfig: Sendable {
     }
 
     func validate() throws {
-        guard headCount % kvHeadCount == 0, headDim > 0, ropeDims <= headDim, ropeDims % 2 == 0,
+        // kvHeadCount > 0 first: head_count_kv 0 (GGUF) or num_key_value_heads 0 (config.json) trapped
+        // in the remainder below (found by the gguf_model fuzz target).
+        guard kvHeadCount > 0, headCount % kvHeadCount == 0, headDim > 0, ropeDims > 0, ropeDims <= headDim, ropeDims % 2 == 0,
+              vocabSize > 0,
               layerCount <= 1024, hiddenSize <= 1 << 16, intermediateSize <= 1 << 18, vocabSize <= 1 << 22
         else {
             throw LoomError.format("inconsistent llama hyper-parameters: \(self)")

@@ -6,6 +6,8 @@ import LoomCore
 extension Tokenizer {
     /// Largest token id accepted from tokenizer.json (real vocabularies stay far below).
     static let maxTokenID = 1 << 24
+    /// Ids may run past 4 × the number of tokens by this much (holes in small vocabularies).
+    static let maxIDSlack = 1 << 16
 
     public static func load(tokenizerJSON json: JSONValue, tokenizerConfig config: JSONValue?) throws -> Tokenizer {
         guard let model = json["model"], model.object != nil else {
@@ -42,6 +44,12 @@ extension Tokenizer {
             maxID = max(maxID, id)
         }
         guard maxID >= 0 else { throw LoomError.format("tokenizer.json: empty vocabulary") }
+        // Tables are indexed by id: a few tokens with a huge id would make a small file allocate
+        // (and build pieces for) millions of empty slots. Real vocabularies are dense.
+        let entries = byID.count + added.count
+        guard maxID < 4 * entries + maxIDSlack else {
+            throw LoomError.format("tokenizer.json: token id \(maxID) leaves most of the vocabulary empty (\(entries) tokens)")
+        }
         let n = maxID + 1
         // The model sees only its own vocabulary; ids and texts of added tokens override it for
         // everything else (HF keeps them apart the same way).

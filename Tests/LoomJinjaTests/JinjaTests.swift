@@ -269,6 +269,57 @@ final class JinjaTests: XCTestCase {
         }
     }
 
+    /// Costly operations on large values, repeated under the loop and output limits, hit the work
+    /// limit (before it, 1000 rounds of `s|upper` on 30 MB took minutes).
+    func testRepeatedCostlyOperationsHitTheWorkLimit() throws {
+        var limits = JinjaLimits()
+        limits.maxWork = 1 << 24
+        let cases = [
+            "{% set s = 'x' * 1000000 %}{% for i in range(1000) %}{% if (s|upper)|length > 0 %}{% endif %}{% endfor %}",
+            "{% set s = 'ab' * 500000 %}{% for i in range(1000) %}{% set t = s.replace('a', 'b') %}{% endfor %}",
+            "{% set s = 'ab' * 500000 %}{% for i in range(1000) %}{% if s.count('a') %}{% endif %}{% endfor %}",
+            "{% set s = 'ab' * 500000 %}{% for i in range(1000) %}{% if 'c' in s %}{% endif %}{% endfor %}",
+            "{% set s = 'ab' * 500000 %}{% for i in range(1000) %}{% for c in s %}{% break %}{% endfor %}{% endfor %}",
+            "{% set l = range(100000)|list %}{% for i in range(1000) %}{% set t = l|sort %}{% endfor %}",
+        ]
+        for src in cases {
+            let e = error(src, limits: limits)
+            XCTAssertEqual(e?.status, .outOfRange, "\(src): \(e.map { "\($0)" } ?? "rendered")")
+            XCTAssertTrue(e?.message.contains("work") ?? false, "\(src): \(e.map { "\($0)" } ?? "rendered")")
+        }
+        // The default limit leaves real templates far below it.
+        XCTAssertEqual(try render("{% for u in users %}{{ u.name|trim|upper }}{% endfor %}"), "ANNBOB")
+    }
+
+    /// Widths, precisions and fill counts are refused before allocating (`'x'.ljust(10**12)` trapped
+    /// allocating a terabyte; `'%999999999d' % 1` built a gigabyte first; a width with more digits
+    /// than an Int holds overflowed).
+    func testHugePaddingIsRefusedBeforeAllocating() throws {
+        let cases = [
+            "{{ 'x'.ljust(10**12) }}", "{{ 'x'.rjust(10**12) }}", "{{ 'x'.center(10**12) }}", "{{ 'x'|center(10**12) }}",
+            "{{ 'x'.zfill(10**12) }}", "{{ '%999999999d' % 1 }}", "{{ '%.999999999f' % 1.5 }}", "{{ '%*d' % (10**12, 1) }}",
+            "{{ '{:>1000000000000}'.format(1) }}", "{{ '{:99999999999999999999999}'.format(1) }}",
+            "{{ '{:.99999999999999999999999f}'.format(1.5) }}", "{{ 'a\nb'|indent(10**12) }}",
+            "{{ range(3)|batch(10**12, 'x')|list }}", "{{ [1, [2]]|tojson(indent=10**12) }}",
+            "{{ range(1000)|list|tojson(indent=60000000) }}",
+        ]
+        for src in cases {
+            let e = error(src)
+            XCTAssertEqual(e?.status, .outOfRange, "\(src): \(e.map { "\($0)" } ?? "rendered")")
+        }
+        XCTAssertEqual(try render("{{ 'ab'.center(6, '*') }}|{{ '%5d' % 42 }}|{{ '{:>4}'.format(7) }}|{{ '7'.zfill(3) }}"),
+                       "**ab**|   42|   7|007")
+    }
+
+    /// The default loop limit keeps renders short: a million iterations of nested loops (1.5 s in the
+    /// jinja fuzz target) now stop at the limit.
+    func testDefaultLoopLimitBoundsNestedLoops() throws {
+        let e = error("{% for i in range(1000) %}{% for j in range(1000) %}{{ '' }}{% endfor %}{% endfor %}")
+        XCTAssertEqual(e?.status, .outOfRange)
+        XCTAssertTrue(e?.message.contains("250000 iterations") ?? false, "\(e.map { "\($0)" } ?? "rendered")")
+        XCTAssertEqual(try render("{% for i in range(400) %}{% for j in range(400) %}{% endfor %}{% endfor %}ok"), "ok")
+    }
+
     func testTemplateIsReusableAcrossThreads() throws {
         let t = try JinjaTemplate("{% for i in range(n) %}{{ i }}{% endfor %}")
         let results = UnsafeMutableBufferPointer<String>.allocate(capacity: 8)

@@ -124,6 +124,13 @@ static void chat_and_prompt_cases(const char *model_path) {
     memset(deep, '[', 20000);
     deep[20000] = 0;
     expect_fail("chat_json deeply nested", loom_chat_apply_template_json(NULL, echo, deep, NULL, out, sizeof out));
+    /* Template resource bombs (RELIABILITY.md, "Limits"): refused before allocating, as OUT_OF_RANGE. */
+    const char *bombs[] = {"{{ 'x'.ljust(10**12) }}", "{{ '%999999999d' % 1 }}", "{{ '{:99999999999999999999999}'.format(1) }}",
+                           "{{ 'x' * 10**10 }}", "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}",
+                           "{{ range(1000)|list|tojson(indent=60000000) }}"};
+    for (size_t i = 0; i < sizeof bombs / sizeof bombs[0]; i++) {
+        expect_status(bombs[i], loom_chat_apply_template_json(NULL, bombs[i], "[]", NULL, out, sizeof out), LOOM_ERR_OUT_OF_RANGE);
+    }
 
     /* Renders: bos/eos without a model, the JSON and struct forms agree, too-small buffers. */
     cp.bos_token = "<s>";
@@ -190,6 +197,97 @@ static void chat_and_prompt_cases(const char *model_path) {
     n = loom_prompt_text(&pp, out, 8);
     if (n < 0 && loom_last_status() == LOOM_ERR_BUFFER_TOO_SMALL) passed++;
     else { failed++; printf("FAIL prompt_text too-small buffer returned %d\n", n); }
+}
+
+/* Resource bombs in hand-made GGUF files (RELIABILITY.md, "Limits"): each must fail at once with a
+ * message naming the cause, without allocating what the file claims. */
+typedef struct { unsigned char b[1024]; size_t n; } gguf_buf;
+static void gb_u32(gguf_buf *g, uint32_t v) { memcpy(g->b + g->n, &v, 4); g->n += 4; }
+static void gb_u64(gguf_buf *g, uint64_t v) { memcpy(g->b + g->n, &v, 8); g->n += 8; }
+static void gb_str(gguf_buf *g, const char *s) { gb_u64(g, strlen(s)); memcpy(g->b + g->n, s, strlen(s)); g->n += strlen(s); }
+static void gb_header(gguf_buf *g, uint64_t tensors, uint64_t kvs) {
+    g->n = 0; memcpy(g->b, "GGUF", 4); g->n = 4; gb_u32(g, 3); gb_u64(g, tensors); gb_u64(g, kvs);
+}
+/* One tensor info: name, dims, type, offset. */
+static void gb_tensor(gguf_buf *g, const char *name, int nd, const uint64_t *dims, uint32_t type, uint64_t off) {
+    gb_str(g, name); gb_u32(g, (uint32_t)nd);
+    for (int i = 0; i < nd; i++) gb_u64(g, dims[i]);
+    gb_u32(g, type); gb_u64(g, off);
+}
+/* Pads to the 32-byte alignment and appends `data` zero bytes of tensor data. */
+static void gb_data(gguf_buf *g, size_t data) {
+    while (g->n % 32) g->b[g->n++] = 0;
+    memset(g->b + g->n, 0, data); g->n += data;
+}
+
+static void expect_gguf_fails(const char *what, const char *scratch, gguf_buf *g, const char *needle) {
+    expect_load_fails(what, scratch, g->b, g->n);
+    if (!strstr(loom_last_error(), needle)) {
+        failed++; printf("FAIL %s: message '%s' does not name the cause ('%s')\n", what, loom_last_error(), needle);
+    }
+}
+
+static void gguf_bombs(const char *scratch) {
+    gguf_buf g;
+    uint64_t big4[4] = {2147483647u, 2147483647u, 2147483647u, 4};
+    gb_header(&g, 1, 0); gb_tensor(&g, "t", 4, big4, 0, 0); gb_data(&g, 64);
+    expect_gguf_fails("shape product overflows Int64", scratch, &g, "too many elements");
+    uint64_t huge1[1] = {1ull << 63};
+    gb_header(&g, 1, 0); gb_tensor(&g, "t", 1, huge1, 0, 0); gb_data(&g, 64);
+    expect_gguf_fails("dimension near 2^63", scratch, &g, "absurd dimension");
+    uint64_t d8[1] = {8};
+    gb_header(&g, 1, 0); gb_tensor(&g, "t", 0, d8, 0, 0); gb_data(&g, 64);
+    expect_gguf_fails("zero dimensions", scratch, &g, "dimensions");
+    gb_header(&g, 2, 0); gb_tensor(&g, "a", 1, d8, 0, 0); gb_tensor(&g, "b", 1, d8, 0, 0); gb_data(&g, 64);
+    expect_gguf_fails("tensors at the same offset", scratch, &g, "overlap");
+    uint64_t d16[1] = {16};
+    gb_header(&g, 2, 0); gb_tensor(&g, "a", 1, d16, 0, 0); gb_tensor(&g, "b", 1, d8, 0, 32); gb_data(&g, 96);
+    expect_gguf_fails("overlapping tensor data", scratch, &g, "overlap");
+    gb_header(&g, 1, 0); gb_tensor(&g, "a", 1, d8, 0, 4); gb_data(&g, 64);
+    expect_gguf_fails("misaligned tensor offset", scratch, &g, "not aligned");
+    gb_header(&g, 1, 0); gb_tensor(&g, "a", 1, d8, 0, 0xFFFFFFFFFFFFFFE0ull); gb_data(&g, 64);
+    expect_gguf_fails("tensor offset near 2^64", scratch, &g, "beyond the end");
+    gb_header(&g, 1, 0); gb_tensor(&g, "a", 1, d16, 0, 32); gb_data(&g, 64);
+    expect_gguf_fails("tensor data past the end", scratch, &g, "past the end");
+    gb_header(&g, 2, 0); gb_tensor(&g, "a", 1, d8, 0, 0); gb_tensor(&g, "a", 1, d8, 0, 32); gb_data(&g, 64);
+    expect_gguf_fails("duplicate tensor name", scratch, &g, "duplicate");
+    /* Metadata: a string value and a string array whose lengths are near 2^64, a bad alignment. */
+    gb_header(&g, 0, 1); gb_str(&g, "k"); gb_u32(&g, 8); gb_u64(&g, UINT64_MAX - 3);
+    expect_gguf_fails("string value length near 2^64", scratch, &g, "length");
+    gb_header(&g, 0, 1); gb_str(&g, "k"); gb_u32(&g, 9); gb_u32(&g, 8); gb_u64(&g, UINT64_MAX / 8);
+    expect_gguf_fails("string array count near 2^61", scratch, &g, "more than the file holds");
+    gb_header(&g, 0, 1); gb_str(&g, "k"); gb_u32(&g, 9); gb_u32(&g, 9); gb_u64(&g, UINT64_MAX);
+    expect_gguf_fails("array of arrays count 2^64-1", scratch, &g, "more than the file holds");
+    gb_header(&g, 0, 1); gb_str(&g, "general.alignment"); gb_u32(&g, 4); gb_u32(&g, 3);
+    expect_gguf_fails("alignment not a power of two", scratch, &g, "alignment");
+    gb_header(&g, 0, 1); gb_str(&g, "general.alignment"); gb_u32(&g, 4); gb_u32(&g, 0);
+    expect_gguf_fails("alignment 0", scratch, &g, "alignment");
+    gb_header(&g, 0, 2); gb_str(&g, "k"); gb_u32(&g, 4); gb_u32(&g, 1); gb_str(&g, "k"); gb_u32(&g, 4); gb_u32(&g, 1);
+    expect_gguf_fails("duplicate metadata key", scratch, &g, "duplicate");
+}
+
+/* A context's n_ctx: beyond the documented maximum (1048576) it is refused at once. */
+static void context_limit_cases(const char *model_path) {
+    loom_model *m = NULL;
+    if (loom_model_load(model_path, NULL, &m) != LOOM_OK) { failed++; printf("FAIL load %s\n", model_path); return; }
+    uint32_t bad[3] = {(1u << 20) + 1, 2147483647u, UINT32_MAX};
+    for (int i = 0; i < 3; i++) {
+        loom_context_params p = loom_context_default_params();
+        p.n_ctx = bad[i];
+        loom_context *c = (loom_context *)0x1;
+        char what[64];
+        snprintf(what, sizeof what, "n_ctx %u", bad[i]);
+        expect_status(what, loom_context_new(m, &p, &c), LOOM_ERR_INVALID_ARGUMENT);
+        if (c != NULL || !strstr(loom_last_error(), "n_ctx")) { failed++; printf("FAIL %s: '%s'\n", what, loom_last_error()); }
+    }
+    loom_context_params p = loom_context_default_params();
+    p.n_seq_max = 1025;
+    loom_context *c = NULL;
+    expect_fail("n_seq_max 1025", loom_context_new(m, &p, &c));
+    p = loom_context_default_params();
+    p.n_batch = 1 << 17;
+    expect_fail("n_batch 131072", loom_context_new(m, &p, &c));
+    loom_model_free(m);
 }
 
 int main(int argc, char **argv) {
@@ -312,6 +410,30 @@ int main(int argc, char **argv) {
         put_u64(g + o, 3); o += 8; memcpy(g + o, "key", 3); o += 3;
         uint32_t unk = 77; memcpy(g + o, &unk, 4); o += 4;
         expect_load_fails("unknown value type", scratch, g, o);
+    }
+
+    gguf_bombs(scratch);
+    context_limit_cases(model_path);
+    {
+        /* llama.attention.head_count_kv = 0 trapped (division by zero) while validating the
+         * architecture (found by the gguf_model fuzz target): now an error naming the parameters. */
+        const char *key = "llama.attention.head_count_kv";
+        size_t klen = strlen(key), at = 0;
+        for (size_t i = 0; i + klen + 8 <= len && i < 4096; i++) {
+            if (memcmp(good + i, key, klen) == 0) { at = i + klen + 4; break; }  /* skip the u32 type */
+        }
+        if (at == 0) { failed++; printf("FAIL head_count_kv not found in %s\n", model_path); }
+        else {
+            memcpy(copy, good, len);
+            memset(copy + at, 0, 4);
+            snprintf(path, sizeof path, "%s/bad.gguf", scratch);
+            write_file(path, copy, len);
+            m = (loom_model *)0x1;
+            expect_fail("head_count_kv 0", loom_model_load(path, NULL, &m));
+            if (m != NULL || !strstr(loom_last_error(), "inconsistent llama hyper-parameters")) {
+                failed++; printf("FAIL head_count_kv 0: '%s'\n", loom_last_error());
+            }
+        }
     }
 
     /* Tensor data out of bounds: find the first tensor info's offset field by loading the good file's
