@@ -7,7 +7,7 @@ struct Loom: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "loom",
         abstract: "Loom: an embeddable LLM runtime.",
-        version: "0.1.0",
+        version: "0.2.0",   // LOOM_VERSION_* of include/loom.h
         subcommands: [GenerateCommand.self, ChatCommand.self, TokenizeCommand.self, InfoCommand.self, BenchCommand.self, TrainTokenizerCommand.self, QuantizeCommand.self, ConvertCommand.self,
                       PerplexityCommand.self, EvalMCCommand.self, MetricsCommand.self, ExportCommand.self]
     )
