@@ -105,3 +105,20 @@ func releaseHandle(_ p: OpaquePointer?) {
     guard let p else { return }
     Unmanaged<AnyObject>.fromOpaque(UnsafeRawPointer(p)).release()
 }
+
+/// The caller's n texts: texts[i] is lens[i] bytes of UTF-8, or NUL-terminated when lens is NULL
+/// (n and a non-NULL texts for n > 0 are checked by the caller).
+func readTexts(_ texts: UnsafePointer<UnsafePointer<CChar>?>?, _ lens: UnsafePointer<Int>?, _ n: Int) throws -> [String] {
+    var strings: [String] = []
+    strings.reserveCapacity(n)
+    for i in 0..<n {
+        guard let s = texts?[i] else { throw LoomError.invalidArgument("texts[\(i)] is NULL") }
+        if let lens {
+            guard lens[i] >= 0 else { throw LoomError.invalidArgument("lens[\(i)] is negative") }
+            strings.append(String(decoding: UnsafeRawBufferPointer(start: s, count: lens[i]), as: UTF8.self))
+        } else {
+            strings.append(String(cString: s))
+        }
+    }
+    return strings
+}

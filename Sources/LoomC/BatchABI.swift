@@ -33,17 +33,7 @@ public func loom_tokenize_batch(_ tok: OpaquePointer?, _ texts: UnsafePointer<Un
         guard let offsets else { throw LoomError.invalidArgument("offsets is NULL") }
         let p = try readParams(params, defaults: loom_batch_default_params(), what: "params")
 
-        var strings: [String] = []
-        strings.reserveCapacity(n)
-        for i in 0..<n {
-            guard let s = texts?[i] else { throw LoomError.invalidArgument("texts[\(i)] is NULL") }
-            if let lens {
-                guard lens[i] >= 0 else { throw LoomError.invalidArgument("lens[\(i)] is negative") }
-                strings.append(String(decoding: UnsafeRawBufferPointer(start: s, count: lens[i]), as: UTF8.self))
-            } else {
-                strings.append(String(cString: s))
-            }
-        }
+        let strings = try readTexts(texts, lens, n)
 
         var truncation = p.use_tokenizer_settings ? t.defaultTruncation : nil
         if p.max_length < 0 { throw LoomError.invalidArgument("max_length is negative") }

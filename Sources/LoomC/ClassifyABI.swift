@@ -83,17 +83,7 @@ public func loom_classify(_ model: OpaquePointer?, _ texts: UnsafePointer<Unsafe
         guard texts != nil || n == 0 else { throw LoomError.invalidArgument("texts is NULL with n \(n)") }
         let settings = try classifySettings(params, defaults: loom_classify_default_params())
         if let short = try checkFloatBuffer(n * head.labelCount, out, cap) { return short }
-        var strings: [String] = []
-        strings.reserveCapacity(n)
-        for i in 0..<n {
-            guard let s = texts?[i] else { throw LoomError.invalidArgument("texts[\(i)] is NULL") }
-            if let lens {
-                guard lens[i] >= 0 else { throw LoomError.invalidArgument("lens[\(i)] is negative") }
-                strings.append(String(decoding: UnsafeRawBufferPointer(start: s, count: lens[i]), as: UTF8.self))
-            } else {
-                strings.append(String(cString: s))
-            }
-        }
+        let strings = try readTexts(texts, lens, n)
         return write(try m.classify(strings, params: settings), out)
     }
 }

@@ -68,17 +68,7 @@ public func loom_embed(_ model: OpaquePointer?, _ texts: UnsafePointer<UnsafePoi
         guard n >= 0, n < 1 << 24 else { throw LoomError.invalidArgument("n is \(n)") }
         guard texts != nil || n == 0 else { throw LoomError.invalidArgument("texts is NULL with n \(n)") }
         let p = try readParams(params, defaults: loom_embed_default_params(), what: "params")
-        var strings: [String] = []
-        strings.reserveCapacity(n)
-        for i in 0..<n {
-            guard let s = texts?[i] else { throw LoomError.invalidArgument("texts[\(i)] is NULL") }
-            if let lens {
-                guard lens[i] >= 0 else { throw LoomError.invalidArgument("lens[\(i)] is negative") }
-                strings.append(String(decoding: UnsafeRawBufferPointer(start: s, count: lens[i]), as: UTF8.self))
-            } else {
-                strings.append(String(cString: s))
-            }
-        }
+        let strings = try readTexts(texts, lens, n)
         guard p.max_length >= 0 else { throw LoomError.invalidArgument("max_length is negative") }
         guard p.n_batch >= 0 else { throw LoomError.invalidArgument("n_batch is negative") }
         guard (-1...1).contains(p.normalize) else { throw LoomError.invalidArgument("normalize is \(p.normalize); use -1, 0 or 1") }

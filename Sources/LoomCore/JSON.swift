@@ -278,3 +278,26 @@ public func appendUTF8(_ out: inout [UInt8], _ cp: UInt32) {
         out.append(UInt8(0x80 | (c & 0x3F)))
     }
 }
+
+/// `s` as a JSON string literal: RFC 8259 escapes for quote, backslash and control characters,
+/// everything else as UTF-8.
+public func jsonQuoted(_ s: String) -> String {
+    var out = "\""
+    for u in s.unicodeScalars {
+        switch u {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        default:
+            if u.value < 0x20 {
+                let h = String(u.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
+            } else {
+                out.unicodeScalars.append(u)
+            }
+        }
+    }
+    return out + "\""
+}

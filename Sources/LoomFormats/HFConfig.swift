@@ -71,25 +71,7 @@ public func jsonDisplayString(_ v: JSONValue, topLevel: Bool = true) -> String {
         if d.rounded() == d, abs(d) < 1e15 { return String(Int(d)) }
         return "\(d)"
     case .string(let s):
-        if topLevel { return s }
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if u.value < 0x20 {
-                    let h = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
+        return topLevel ? s : jsonQuoted(s)
     case .array(let a): return "[" + a.map { jsonDisplayString($0, topLevel: false) }.joined(separator: ", ") + "]"
     case .object(let o):
         return "{" + o.keys.map { k in jsonDisplayString(.string(k), topLevel: false) + ": " + jsonDisplayString(o[k] ?? .null, topLevel: false) }.joined(separator: ", ") + "}"

@@ -332,7 +332,7 @@ public final class Context: @unchecked Sendable {
         case .inputEmbeddings:
             let vocab = network.vocabSize
             let rows = keepLogits ? n : 0
-            if logitsStorage.count < max(1, rows * vocab) { logitsStorage = [Float](repeating: 0, count: rows * vocab) }
+            if logitsStorage.count < max(1, rows * vocab) { logitsStorage = [Float](repeating: 0, count: max(1, rows * vocab)) }
             let positions = (0..<n).map { Int32($0) }
             try ids.withUnsafeBufferPointer { tb in
                 try positions.withUnsafeBufferPointer { pb in

@@ -161,27 +161,8 @@ public enum RetrievalIndexFile {
         return p.split(separator: "/").last.map(String.init) ?? String(p)
     }
 
-    /// A JSON string literal (RFC 8259 escapes; other characters as UTF-8).
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let h = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
-    }
+    /// A JSON string literal.
+    static func quote(_ s: String) -> String { jsonQuoted(s) }
 
     static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
         let tmp = path + ".tmp-\(getpid())"
