@@ -986,11 +986,15 @@ typedef struct loom_convert_params {
 /* Defaults as above. Thread-safe. */
 loom_convert_params loom_convert_default_params(void);
 
-/* convert_hf_to_gguf.py for llama HF folders (config.json, a byte-level BPE tokenizer.json, safetensors):
- * writes a GGUF file that loads in Loom and in llama.cpp — llama.cpp's tensor names, Q/K rows permuted
- * to GGUF's RoPE layout, 1-D tensors and norms F32, the tokenizer as tokenizer.ggml.* metadata. out_path
- * is written atomically. params may be NULL (defaults). LOOM_ERR_UNSUPPORTED for other architectures or
- * tokenizers; LOOM_ERR_IO / LOOM_ERR_FORMAT for unreadable input. Thread-safe. */
+/* convert_hf_to_gguf.py for HF folders (config.json, tokenizer.json, safetensors) of the architectures
+ * Loom loads, by config.json model_type: llama (byte-level BPE tokenizer; Q/K rows permuted to GGUF's
+ * RoPE layout), gpt2 (byte-level BPE; Conv1D weights transposed), bert (BertModel / BertForMaskedLM,
+ * WordPiece; the encoder only, the MLM head dropped) and t5 (T5ForConditionalGeneration, Unigram).
+ * Writes a GGUF file that loads in Loom and in llama.cpp — llama.cpp's metadata keys and tensor names,
+ * 1-D tensors, norms and position embeddings F32, the tokenizer as tokenizer.ggml.* metadata. out_path
+ * is written atomically. params may be NULL (defaults). LOOM_ERR_UNSUPPORTED for other architectures,
+ * tokenizers or configurations GGUF cannot express; LOOM_ERR_IO / LOOM_ERR_FORMAT for unreadable
+ * input. Thread-safe. */
 loom_status loom_model_convert(const char *hf_dir, const char *out_path, const loom_convert_params *params);
 
 /* ---------------------------------------------------------------- sequence classification and reward models */

@@ -27,106 +27,89 @@ public enum ConvertType: String, CaseIterable, Sendable {
     }
 }
 
-/// Converts an HF llama folder (config.json, tokenizer.json, safetensors) to a GGUF file as llama.cpp's
-/// convert_hf_to_gguf.py does, so that the result loads in Loom and in llama.cpp:
+/// Converts an HF folder (config.json, tokenizer.json, safetensors) to a GGUF file as llama.cpp's
+/// convert_hf_to_gguf.py does, so that the result loads in Loom and in llama.cpp. Architectures, by
+/// config.json `model_type` (each in its own file, with its metadata keys, tensor names and vocabulary):
 ///
-/// - Metadata, in convert_hf_to_gguf's order: general.architecture/type/name/size_label (name from the
-///   folder name, "tiny-llama" -> "Tiny Llama"; size label from the parameter count, "152K"), llama.*
-///   hyper-parameters, general.file_type, vocab size, RoPE dimensions, general.quantization_version, then
-///   the tokenizer: tokenizer.ggml.model "gpt2", pre (from the pre-tokenizer: ByteLevel -> "gpt-2",
-///   the Llama 3 split -> "llama-bpe"), tokens (ids missing from tokenizer.json become "[PADn]",
-///   UNUSED), token types (added special -> CONTROL, other added -> USER_DEFINED), merges, special token
-///   ids (tokenizer_config.json's *_token, else config.json's *_token_id), add_bos/add_eos flags, chat template.
-/// - Tensors in the checkpoint's order (sorted names per shard), renamed to GGUF names (TensorNames), with
-///   attn_q / attn_k rows permuted from HF's rotate-half layout to GGUF's interleaved pairs (LlamaModel.permute).
-/// - Types: 1-D tensors, norms and tensors not named *.weight are F32; others `type`; Q8_0 falls back to
-///   F16 for rows that are not a multiple of 32. Data is converted with LoomKernels.quantize (gguf-py's bytes).
+/// - llama (LlamaForCausalLM; ConvertLlama.swift): byte-level BPE vocabulary ("gpt2"), Q/K rows permuted
+///   from HF's rotate-half layout to GGUF's interleaved pairs.
+/// - gpt2 (GPT2LMHeadModel; ConvertGPT2.swift): byte-level BPE vocabulary, Conv1D weights transposed.
+/// - bert (BertModel, BertForMaskedLM; ConvertBert.swift): the encoder only (the MLM head and the pooler
+///   are dropped, as llama.cpp does), WordPiece vocabulary ("bert", "##" pieces in the "▁" convention).
+/// - t5 (T5ForConditionalGeneration; ConvertT5.swift): encoder-decoder, the Unigram vocabulary of
+///   tokenizer.json ("t5", with scores).
 ///
-/// For Tests/Fixtures/tiny-llama this gives the committed model.{f32,f16,q8_0}.gguf byte for byte.
-/// Only llama (LlamaForCausalLM) with a BPE tokenizer.json is handled: LoomError.unsupported otherwise.
+/// Common to all, in convert_hf_to_gguf's order:
+/// - Metadata: general.architecture/type/name/size_label (name from the folder name as gguf-py's
+///   heuristic titles it, "tiny-llama" -> "Tiny Llama", or `name` when given, like --model-name; size
+///   label from the parameter count, "152K"), the architecture's hyper-parameters and general.file_type,
+///   general.quantization_version, then the vocabulary (ConvertTokenizer.swift: tokens, token types,
+///   scores / merges, then gguf-py SpecialVocab's special token ids, add_*_token flags, chat template
+///   and normalizer flags).
+/// - Tensors in the checkpoint's order (shards by file name, names sorted within each), renamed to
+///   GGUF names; `.attention.masked_bias`, `.attention.bias` and `.rotary_emb.inv_freq` are dropped.
+/// - Types: 1-D tensors, norms, position / token-type embeddings and tensors not named *.weight are
+///   F32; others `type`; Q8_0 falls back to F16 for rows that are not a multiple of 32. Data is
+///   converted with LoomKernels.quantize (gguf-py's bytes).
+///
+/// For Tests/Fixtures/tiny-llama this gives the committed model.{f32,f16,q8_0}.gguf byte for byte, and
+/// for tiny-gpt2 / tiny-bert their model.f32.gguf (tiny-gpt2 with `name: "G2"`, the name that file
+/// carries). Other model types, tokenizers this cannot express, and configurations the GGUF graph cannot
+/// represent throw LoomError.unsupported; unreadable input LoomError.io / .format.
 /// `weights`, when given, supplies a tensor's values (HF row order, by GGUF name) in place of the
 /// checkpoint's, or nil to keep them: how `Model.save` writes an HF model with merged adapters.
-public func convertHF(folder: String, output: String, type: ConvertType,
+public func convertHF(folder: String, output: String, type: ConvertType, name: String? = nil,
                       weights: ((String) throws -> [Float]?)? = nil) throws {
     let hf = try HFFolder(path: folder, loadWeights: true)
     guard let config = hf.config else { throw LoomError.io("'\(folder)' has no config.json") }
-    guard config.modelType == "llama" || config.architectures.contains("LlamaForCausalLM") else {
-        throw LoomError.unsupported(
-            "convert: only llama models are converted ('\(folder)' is \(config.modelType ?? config.architectures.first ?? "unknown"))")
-    }
-    guard let layers = config.numHiddenLayers, let hidden = config.hiddenSize, let heads = config.numAttentionHeads,
-          heads > 0, hidden % heads == 0 else {
-        throw LoomError.format("convert: config.json lacks num_hidden_layers / hidden_size / num_attention_heads")
-    }
-    let kvHeads = config.numKeyValueHeads ?? heads
-    if let rope = config.raw["rope_scaling"]?.object ?? config.raw["rope_parameters"]?.object,
-       let kind = rope["rope_type"]?.string ?? rope["type"]?.string, kind != "default" {
-        throw LoomError.unsupported("convert: RoPE scaling '\(kind)' is not converted")
-    }
+    let arch = try hfArchitecture(folder: folder, config: config)
 
-    // Tensors, in convert_hf_to_gguf's order.
-    struct Source { let file: SafetensorsFile; let info: SafetensorsTensorInfo; let gguf: String }
-    var sources: [Source] = []
-    var parameters = 0
-    for file in hf.weightFiles {
+    // The checkpoint's tensors, in convert_hf_to_gguf's order.
+    var checkpoint: [CheckpointTensor] = []
+    let files = hf.weightFiles.sorted { $0.file.path.utf8.lexicographicallyPrecedes($1.file.path.utf8) }
+    for file in files {
         for info in file.tensors.sorted(by: { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }) {
-            if info.name.hasSuffix(".rotary_emb.inv_freq") || info.name.hasSuffix(".attention.masked_bias") { continue }
-            guard let name = ggufName(forHF: info.name) else {
-                throw LoomError.unsupported("convert: tensor '\(info.name)' has no GGUF name")
+            if [".attention.masked_bias", ".attention.bias", ".rotary_emb.inv_freq"].contains(where: { info.name.hasSuffix($0) }) {
+                continue
             }
-            guard ["F32", "F16", "BF16"].contains(info.dtypeName) else {
-                throw LoomError.unsupported("convert: tensor '\(info.name)' has dtype \(info.dtypeName)")
-            }
-            sources.append(Source(file: file, info: info, gguf: name))
-            parameters += info.elementCount
+            checkpoint.append(CheckpointTensor(file: file, info: info))
         }
     }
+    let tensors = try arch.tensors(checkpoint)
+    // Checked on what is written: dropped tensors (e.g. BERT's I64 position_ids) may have any dtype.
+    for t in tensors where !["F32", "F16", "BF16"].contains(t.dtype) {
+        throw LoomError.unsupported("convert: tensor '\(t.source)' has dtype \(t.dtype) (F32, F16 and BF16 are converted)")
+    }
+    let parameters = tensors.reduce(0) { $0 + $1.elementCount }
 
     var w = GGUFWriter()
-    let arch = "llama"
-    w.add(key: "general.architecture", value: .string(arch))
+    w.add(key: "general.architecture", value: .string(arch.name))
     w.add(key: "general.type", value: .string("model"))
-    w.add(key: "general.name", value: .string(modelName(folder: folder)))
-    w.add(key: "general.size_label", value: .string(sizeLabel(parameters)))
-    w.add(key: "\(arch).block_count", value: .uint32(UInt32(layers)))
-    if let n = config.maxPositionEmbeddings { w.add(key: "\(arch).context_length", value: .uint32(UInt32(n))) }
-    w.add(key: "\(arch).embedding_length", value: .uint32(UInt32(hidden)))
-    if let n = config.intermediateSize { w.add(key: "\(arch).feed_forward_length", value: .uint32(UInt32(n))) }
-    w.add(key: "\(arch).attention.head_count", value: .uint32(UInt32(heads)))
-    w.add(key: "\(arch).attention.head_count_kv", value: .uint32(UInt32(kvHeads)))
-    if let theta = config.ropeTheta { w.add(key: "\(arch).rope.freq_base", value: .float32(Float(theta))) }
-    if let eps = config.rmsNormEps { w.add(key: "\(arch).attention.layer_norm_rms_epsilon", value: .float32(Float(eps))) }
-    if let hd = config.raw["head_dim"]?.int {
-        w.add(key: "\(arch).attention.key_length", value: .uint32(UInt32(hd)))
-        w.add(key: "\(arch).attention.value_length", value: .uint32(UInt32(hd)))
-    }
-    w.add(key: "general.file_type", value: .uint32(type.fileType))
-    let tokenizer = try readTokenizerJSON(folder)
-    let vocabSize = config.vocabSize ?? tokenizer.count
-    w.add(key: "\(arch).vocab_size", value: .uint32(UInt32(vocabSize)))
-    w.add(key: "\(arch).rope.dimension_count", value: .uint32(UInt32(config.raw["head_dim"]?.int ?? hidden / heads)))
+    w.add(key: "general.name", value: .string(name ?? modelName(folder: folder)))
+    if parameters > 0 { w.add(key: "general.size_label", value: .string(sizeLabel(parameters))) }
+    try arch.addParameters(&w, fileType: type.fileType)
     w.add(key: "general.quantization_version", value: .uint32(2))
-    try addTokenizer(&w, tokenizer, vocabSize: vocabSize, folder: folder, config: config)
+    try arch.addVocabulary(&w)
 
-    for s in sources {
-        let hfShape = s.info.shape
-        let dims = Array(hfShape.reversed())
-        let nDims = hfShape.count
+    for t in tensors {
+        let dims = Array(t.shape.reversed())
+        guard let row = dims.first, row > 0 else { throw LoomError.format("convert: tensor '\(t.source)' is empty") }
         var target = type.tensorType
-        if nDims <= 1 || s.gguf.hasSuffix("_norm.weight") || !s.gguf.hasSuffix(".weight") { target = .f32 }
-        if dims[0] % target.blockSize != 0 { target = .f16 }
-        let permuteHeads: Int? = s.gguf.hasSuffix("attn_q.weight") ? heads : s.gguf.hasSuffix("attn_k.weight") ? kvHeads : nil
-        try w.add(tensor: s.gguf, type: target, dims: dims) { out in
-            var values = try weights?(s.gguf) ?? s.file.floats(s.info.name)
-            if let h = permuteHeads { values = try permuteRows(values, shape: hfShape, heads: h, name: s.info.name) }
-            guard values.count == s.info.elementCount, let dst = out.baseAddress else {
-                throw LoomError.format("convert: tensor '\(s.info.name)' has the wrong size")
+        if dims.count <= 1 || t.gguf.hasSuffix("_norm.weight") || !t.gguf.hasSuffix(".weight")
+            || t.gguf == "position_embd.weight" || t.gguf == "token_types.weight" {
+            target = .f32
+        }
+        if row % target.blockSize != 0 { target = .f16 }
+        try w.add(tensor: t.gguf, type: target, dims: dims) { out in
+            let raw = try weights?(t.gguf) ?? t.read()
+            let values = try t.transform(raw)
+            guard values.count == t.elementCount, let dst = out.baseAddress else {
+                throw LoomError.format("convert: tensor '\(t.source)' has the wrong size")
             }
-            let row = dims[0]
             let rowBytes = target.byteCount(elements: row) ?? 0
             try values.withUnsafeBufferPointer { src in
                 guard let base = src.baseAddress else { return }
-                for r in 0..<(values.count / max(row, 1)) {
+                for r in 0..<(values.count / row) {
                     try quantize(target, base + r * row, dst + r * rowBytes, count: row)
                 }
             }
@@ -135,29 +118,78 @@ public func convertHF(folder: String, output: String, type: ConvertType,
     try w.write(to: output)
 }
 
-/// convert_hf_to_gguf's LlamaModel.permute: per head, rows [first half; second half] -> interleaved pairs.
-private func permuteRows(_ v: [Float], shape: [Int], heads: Int, name: String) throws -> [Float] {
-    guard let rows = shape.first, heads > 0, rows % (2 * heads) == 0 else {
-        throw LoomError.format("convert: '\(name)' rows do not split into \(heads) heads")
-    }
-    let cols = v.count / max(rows, 1)
-    let headDim = rows / heads, half = headDim / 2
-    var out = [Float](repeating: 0, count: v.count)
-    for h in 0..<heads {
-        for i in 0..<half {
-            for j in 0..<2 {
-                let dst = (h * headDim + 2 * i + j) * cols
-                let src = (h * headDim + j * half + i) * cols
-                for c in 0..<cols { out[dst + c] = v[src + c] }
-            }
-        }
-    }
-    return out
+/// One tensor of the checkpoint.
+struct CheckpointTensor {
+    let file: SafetensorsFile
+    let info: SafetensorsTensorInfo
+    var name: String { info.name }
+    var shape: [Int] { info.shape }
+    func floats() throws -> [Float] { try file.floats(info.name) }
 }
 
-/// The GGUF name of an HF llama tensor name (TensorNames.llamaFamily, read backwards).
-func ggufName(forHF name: String) -> String? {
-    for (gguf, hf) in TensorNames.llamaFamily {
+/// A tensor to write: its GGUF name, its shape after `transform` (HF order, outermost first), the
+/// values of its source in HF row order, and how they become the written values.
+struct ConvertTensor {
+    let gguf: String
+    let shape: [Int]
+    /// The checkpoint name (for messages) and dtype.
+    let source: String
+    let dtype: String
+    let read: () throws -> [Float]
+    var transform: ([Float]) throws -> [Float] = { $0 }
+
+    var elementCount: Int { shape.reduce(1, *) }
+
+    /// A checkpoint tensor written as it is under the GGUF name `gguf`.
+    init(_ t: CheckpointTensor, as gguf: String) {
+        self.gguf = gguf
+        shape = t.shape
+        source = t.name
+        dtype = t.info.dtypeName
+        read = t.floats
+    }
+
+    /// The values of the checkpoint tensor `t`, made into a tensor of shape `shape` by `transform`.
+    init(gguf: String, shape: [Int], from t: CheckpointTensor, transform: @escaping ([Float]) throws -> [Float]) {
+        self.gguf = gguf
+        self.shape = shape
+        source = t.name
+        dtype = t.info.dtypeName
+        read = t.floats
+        self.transform = transform
+    }
+}
+
+/// One architecture's part of a conversion (convert_hf_to_gguf's ModelBase subclass).
+protocol HFArchitectureConverter {
+    /// general.architecture.
+    var name: String { get }
+    /// The tensors to write, in order, from the checkpoint's (already in convert_hf_to_gguf's order).
+    func tensors(_ checkpoint: [CheckpointTensor]) throws -> [ConvertTensor]
+    /// The `<arch>.*` hyper-parameters with general.file_type among them (set_gguf_parameters).
+    func addParameters(_ w: inout GGUFWriter, fileType: UInt32) throws
+    /// The tokenizer.* metadata (set_vocab).
+    func addVocabulary(_ w: inout GGUFWriter) throws
+}
+
+/// The converter for a folder's config.json: `model_type`, else the first `architectures` entry.
+private func hfArchitecture(folder: String, config: HFConfig) throws -> HFArchitectureConverter {
+    let kind = config.modelType ?? config.architectures.first ?? "unknown"
+    switch kind {
+    case "llama", "LlamaForCausalLM": return try LlamaConverter(folder: folder, config: config)
+    case "gpt2", "GPT2LMHeadModel": return try GPT2Converter(folder: folder, config: config)
+    case "bert", "BertModel", "BertForMaskedLM": return try BertConverter(folder: folder, config: config)
+    case "t5", "T5ForConditionalGeneration": return try T5Converter(folder: folder, config: config)
+    default:
+        throw LoomError.unsupported(
+            "convert: model_type '\(kind)' of '\(folder)' is not converted (llama, gpt2, bert and t5 are)")
+    }
+}
+
+/// The GGUF name of an HF tensor name by a (GGUF, HF) table with `{i}` as the layer index
+/// (TensorNames, read backwards).
+func ggufName(forHF name: String, in table: [(gguf: String, hf: String)]) -> String? {
+    for (gguf, hf) in table {
         if !hf.contains("{i}") {
             if hf == name { return gguf }
             continue
@@ -172,11 +204,37 @@ func ggufName(forHF name: String) -> String? {
     return nil
 }
 
-/// gguf-py's Metadata name heuristic for a plain folder name: "tiny-llama" -> "Tiny Llama".
-private func modelName(folder: String) -> String {
+/// A positive integer hyper-parameter for a uint32 key, or a format error naming it.
+func uint32Parameter(_ value: Int?, _ key: String) throws -> GGUFValue {
+    guard let v = value, v >= 0, v <= Int(UInt32.max) else {
+        throw LoomError.format("convert: config.json has no valid '\(key)'")
+    }
+    return .uint32(UInt32(v))
+}
+
+/// gguf-py's Metadata name for a folder (its directory-name fallback): the base name, '-' as spaces,
+/// each all-lowercase word title-cased unless it looks like a version ("tiny-llama" -> "Tiny Llama").
+/// Not ported: a README model card's name, config.json `_name_or_path`, and the basename / finetune /
+/// version / size-label keys gguf-py also reads from names such as "SmolLM2-135M-Instruct".
+func modelName(folder: String) -> String {
     let base = folder.split(separator: "/").last.map(String.init) ?? folder
-    return base.split(whereSeparator: { $0 == "-" || $0 == "_" }).map { word in
-        word.prefix(1).uppercased() + word.dropFirst()
+    let words = base.replacing("-", with: " ").split(whereSeparator: { $0.isWhitespace })
+    return words.map { word -> String in
+        let w = String(word)
+        let cased = w.contains { $0.isCased }
+        let lower = cased && !w.contains { $0.isUppercase }
+        // ^(v\d+(?:\.\d+)*|\d.*)$
+        let looksLikeVersion = w.first?.isWholeNumber == true
+            || (w.first == "v" && w.dropFirst().split(separator: ".", omittingEmptySubsequences: false)
+                .allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isWholeNumber) })
+        guard lower, !looksLikeVersion else { return w }
+        // Python's str.title(): a cased character is upper-cased after an uncased one, lower-cased otherwise.
+        var out = "", previousCased = false
+        for c in w {
+            out += previousCased ? c.lowercased() : c.uppercased()
+            previousCased = c.isCased
+        }
+        return out
     }.joined(separator: " ")
 }
 
@@ -200,94 +258,3 @@ func sizeLabel(_ n: Int) -> String {
 }
 
 private func pow10(_ n: Int) -> Double { (0..<n).reduce(1.0) { r, _ in r * 10 } }
-
-// MARK: - Tokenizer (convert_hf_to_gguf's _set_vocab_gpt2 + gguf-py SpecialVocab)
-
-struct HFTokenizerVocab {
-    var tokens: [Int: String] = [:]
-    var added: [Int: (content: String, special: Bool)] = [:]
-    var merges: [String] = []
-    var pre = "gpt-2"
-    var count: Int { (tokens.keys.max() ?? -1) + 1 }
-    var ids: [String: Int] = [:]
-}
-
-private func readTokenizerJSON(_ folder: String) throws -> HFTokenizerVocab {
-    let path = folder + "/tokenizer.json"
-    guard fileExists(path) else { throw LoomError.unsupported("convert: '\(folder)' has no tokenizer.json") }
-    let json = try JSONParser.parse(try readWholeFile(path, limit: 256 << 20))
-    guard let model = json["model"], model["type"]?.string == "BPE", model["byte_fallback"]?.bool != true,
-          let vocab = model["vocab"]?.object else {
-        throw LoomError.unsupported("convert: only byte-level BPE tokenizer.json files are converted")
-    }
-    var v = HFTokenizerVocab()
-    for key in vocab.keys {
-        guard let id = vocab[key]?.int, id >= 0, id < 1 << 24 else { continue }
-        v.tokens[id] = key
-        v.ids[key] = id
-    }
-    for t in json["added_tokens"]?.array ?? [] {
-        guard let id = t["id"]?.int, id >= 0, id < 1 << 24, let content = t["content"]?.string else { continue }
-        v.tokens[id] = content
-        v.ids[content] = id
-        v.added[id] = (content, t["special"]?.bool ?? false)
-    }
-    for m in model["merges"]?.array ?? [] {
-        if let s = m.string { v.merges.append(s) } else if let pair = m.array?.compactMap(\.string), pair.count == 2 {
-            v.merges.append(pair[0] + " " + pair[1])
-        }
-    }
-    // The pre-tokenizer: convert_hf_to_gguf hashes a test encoding; the common cases by their structure.
-    let pre = json["pre_tokenizer"]
-    if pre?["type"]?.string == "ByteLevel", pre?["use_regex"]?.bool ?? true {
-        v.pre = "gpt-2"
-    } else if let list = pre?["pretokenizers"]?.array,
-              let pattern = list.first?["pattern"]?["Regex"]?.string, pattern.contains("(?i:'s|'t|'re|'ve|'m|'ll|'d)") {
-        v.pre = "llama-bpe"
-    } else {
-        throw LoomError.unsupported("convert: the tokenizer's pre-tokenizer is not recognised")
-    }
-    return v
-}
-
-private func addTokenizer(_ w: inout GGUFWriter, _ v: HFTokenizerVocab, vocabSize: Int, folder: String,
-                          config: HFConfig) throws {
-    var tokens: [GGUFValue] = []
-    var types: [GGUFValue] = []
-    for i in 0..<vocabSize {
-        if let t = v.tokens[i] {
-            tokens.append(.string(t))
-            if let a = v.added[i] {
-                types.append(.int32(a.special || looksSpecial(t) ? 3 : 4))
-            } else {
-                types.append(.int32(1))
-            }
-        } else {
-            tokens.append(.string("[PAD\(i)]"))
-            types.append(.int32(5))
-        }
-    }
-    w.add(key: "tokenizer.ggml.model", value: .string("gpt2"))
-    w.add(key: "tokenizer.ggml.pre", value: .string(v.pre))
-    w.add(key: "tokenizer.ggml.tokens", value: .array(.string, tokens))
-    w.add(key: "tokenizer.ggml.token_type", value: .array(.int32, types))
-    if !v.merges.isEmpty { w.add(key: "tokenizer.ggml.merges", value: .array(.string, v.merges.map { .string($0) })) }
-    let tcPath = folder + "/tokenizer_config.json"
-    let tc = fileExists(tcPath) ? try JSONParser.parse(try readWholeFile(tcPath, limit: 64 << 20)) : nil
-    for kind in ["bos", "eos", "unk", "sep", "pad", "cls", "mask"] {
-        var id: Int?
-        if let t = tc?["\(kind)_token"], let content = t.string ?? t["content"]?.string { id = v.ids[content] }
-        if id == nil { id = config.raw["\(kind)_token_id"]?.int }
-        if let id, id >= 0, id < vocabSize { w.add(key: "tokenizer.ggml.\(kind)_token_id", value: .uint32(UInt32(id))) }
-    }
-    for kind in ["bos", "eos"] {
-        if let b = tc?["add_\(kind)_token"]?.bool { w.add(key: "tokenizer.ggml.add_\(kind)_token", value: .bool(b)) }
-    }
-    if let template = tc?["chat_template"]?.string { w.add(key: "tokenizer.chat_template", value: .string(template)) }
-}
-
-/// gguf-py's does_token_look_special, for the common spellings.
-private func looksSpecial(_ t: String) -> Bool {
-    (t.hasPrefix("<|") && t.hasSuffix("|>")) || (t.hasPrefix("<｜") && t.hasSuffix("｜>"))
-        || (t.hasPrefix("<") && t.hasSuffix(">") && t.count > 2 && !t.contains(" "))
-}
