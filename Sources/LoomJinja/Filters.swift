@@ -170,18 +170,29 @@ enum Filters {
             case .tuple: throw JinjaError.type("can only concatenate tuple (not \"str\") to tuple")
             default: throw JinjaError.type("unsupported operand type(s) for +=: '\(v.typeName)' and 'str'")
             }
-            let s = softStr(v) + "\n"
-            let lines = StringOps.splitlines(s)
-            var rv: String
-            if b[2]?.truthy ?? false {
-                rv = lines.joined(separator: "\n" + indentation)
-            } else {
-                rv = lines.first ?? ""
-                let rest = lines.dropFirst()
-                if !rest.isEmpty {
-                    rv += "\n" + rest.map { $0.isEmpty ? $0 : indentation + $0 }.joined(separator: "\n")
+            // jinja2: lines = (s + "\n").splitlines(); blank=True joins them with "\n" + indentation,
+            // otherwise every line after the first that is not empty gets the indentation. Built in
+            // one pass (a String per line made a 500,000-line indent take over a second).
+            let a = Array(softStr(v).unicodeScalars) + ["\n"]
+            let blank = b[2]?.truthy ?? false
+            var out: Scalars = []
+            let unit = indentation.scalars
+            let unitCount = unit.count
+            var i = 0, start = 0, line = 0, produced = 0
+            while i < a.count {
+                guard StringOps.isLineBreak(a[i]) else { i += 1; continue }
+                if line > 0 {
+                    out.append("\n")
+                    if blank || i > start { out.append(contentsOf: unit); produced += unitCount }
                 }
+                out.append(contentsOf: a[start..<i])
+                produced += i - start + 1
+                try interp.checkSize(produced)
+                line += 1
+                i += a[i] == "\r" && i + 1 < a.count && a[i + 1] == "\n" ? 2 : 1
+                start = i
             }
+            var rv = String(scalars: out)
             if b[1]?.truthy ?? false { rv = indentation + rv }
             try interp.checkSize(rv.utf8.count)
             if case .markup = v { return .markup(rv) }
@@ -401,7 +412,7 @@ enum Filters {
                     out.unicodeScalars.append(u)
                     startWord = true
                 } else {
-                    out += startWord ? String(u).uppercased() : String(u).lowercased()
+                    if startWord { StringOps.appendUppercased(u, to: &out) } else { StringOps.appendLowercased(u, to: &out) }
                     startWord = false
                 }
             }
@@ -507,7 +518,9 @@ enum Filters {
             var n = 0
             var inWord = false
             for u in softStr(v).unicodeScalars {
-                let w = u == "_" || u.properties.isAlphabetic || u.properties.numericType != nil
+                let w = u.value < 0x80
+                    ? u == "_" || (u.value >= 0x30 && u.value <= 0x39) || ((u.value | 0x20) >= 0x61 && (u.value | 0x20) <= 0x7A)
+                    : u.properties.isAlphabetic || u.properties.numericType != nil
                 if w && !inWord { n += 1 }
                 inWord = w
             }

@@ -112,7 +112,7 @@ public struct JinjaLimits: Sendable {
     /// operands and result (a string's UTF-8 bytes; 16 per list item, 32 per dict entry). Bounds
     /// the time of templates that stay under the other limits but repeat costly operations on large
     /// values (`{% for i in range(1000) %}{{ big|upper|length }}{% endfor %}`).
-    public var maxWork = 1 << 26
+    public var maxWork = 1 << 25
 
     public init() {}
 }

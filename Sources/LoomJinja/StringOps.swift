@@ -12,31 +12,61 @@ extension String {
 }
 
 enum StringOps {
-    /// First index of needle in hay at or after from.
+    /// First index of needle in hay[from..<to]. Linear in hay.count + needle.count (Knuth–Morris–Pratt
+    /// for longer needles), so a long needle cannot make a template quadratic within its work limit.
     static func find<T: Equatable>(_ hay: [T], _ needle: [T], from: Int, to: Int? = nil) -> Int? {
         let end = min(to ?? hay.count, hay.count)
-        if needle.isEmpty { return from <= end ? from : nil }
-        guard end - needle.count >= from else { return nil }
-        var i = max(0, from)
-        while i <= end - needle.count {
-            if hay[i] == needle[0] {
-                var ok = true
-                for k in 1..<needle.count where hay[i + k] != needle[k] { ok = false; break }
-                if ok { return i }
+        let start = max(0, from)
+        if needle.isEmpty { return from <= end ? start : nil }
+        guard end - needle.count >= start else { return nil }
+        if needle.count <= shortNeedle {
+            var i = start
+            while i <= end - needle.count {
+                if hay[i] == needle[0] {
+                    var ok = true
+                    for k in 1..<needle.count where hay[i + k] != needle[k] { ok = false; break }
+                    if ok { return i }
+                }
+                i += 1
             }
+            return nil
+        }
+        let fail = failureTable(needle)
+        var k = 0
+        var i = start
+        while i < end {
+            while k > 0 && hay[i] != needle[k] { k = fail[k - 1] }
+            if hay[i] == needle[k] { k += 1 }
+            if k == needle.count { return i - k + 1 }
             i += 1
         }
         return nil
     }
 
+    /// Last index of needle in hay[from..<to], also linear: `find` on the reversed sequences.
     static func rfind<T: Equatable>(_ hay: [T], _ needle: [T], from: Int = 0, to: Int? = nil) -> Int? {
         let end = min(to ?? hay.count, hay.count)
-        var i = end - needle.count
-        while i >= max(0, from) {
-            if Array(hay[i..<(i + needle.count)]) == needle { return i }
-            i -= 1
+        let start = max(0, from)
+        guard end - needle.count >= start else { return nil }
+        if needle.isEmpty { return end }
+        let reversedHay = Array(hay[start..<end].reversed())
+        guard let r = find(reversedHay, Array(needle.reversed()), from: 0) else { return nil }
+        return end - r - needle.count
+    }
+
+    /// Needles up to this length are searched naively (at most this many comparisons per position).
+    private static let shortNeedle = 8
+
+    /// KMP: fail[i] = length of the longest proper prefix of needle[0...i] that is also its suffix.
+    private static func failureTable<T: Equatable>(_ needle: [T]) -> [Int] {
+        var fail = [Int](repeating: 0, count: needle.count)
+        var k = 0
+        for i in 1..<max(needle.count, 1) {
+            while k > 0 && needle[i] != needle[k] { k = fail[k - 1] }
+            if needle[i] == needle[k] { k += 1 }
+            fail[i] = k
         }
-        return nil
+        return fail
     }
 
     static func count(_ hay: Scalars, _ needle: Scalars) -> Int {
@@ -48,10 +78,10 @@ enum StringOps {
     }
 
     static func replace(_ s: String, _ old: String, _ new: String, count: Int = -1) -> String {
-        let hay = s.scalars, o = old.scalars, n = new.scalars
-        var out: Scalars = []
         var done = 0
-        if o.isEmpty {
+        if old.isEmpty {
+            let hay = s.scalars, n = new.scalars
+            var out: Scalars = []
             // Python inserts `new` between every character (and at both ends).
             for (i, c) in hay.enumerated() {
                 if count < 0 || done < count { out += n; done += 1 }
@@ -61,15 +91,20 @@ enum StringOps {
             if count < 0 || done < count { out += n }
             return String(scalars: out)
         }
+        // A UTF-8 match of a non-empty needle always starts on a code point boundary, so the bytes
+        // give Python's code-point result without converting to scalars (several times faster).
+        let h = Array(s.utf8), ob = Array(old.utf8), nb = Array(new.utf8)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(h.count)
         var i = 0
-        while count < 0 || done < count, let j = find(hay, o, from: i) {
-            out += hay[i..<j]
-            out += n
-            i = j + o.count
+        while count < 0 || done < count, let j = find(h, ob, from: i) {
+            bytes += h[i..<j]
+            bytes += nb
+            i = j + ob.count
             done += 1
         }
-        out += hay[i...]
-        return String(scalars: out)
+        bytes += h[i...]
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     static func strip(_ s: String, _ chars: String?, left: Bool, right: Bool) -> String {
@@ -182,7 +217,8 @@ enum StringOps {
     }
 
     static func isCased(_ u: Unicode.Scalar) -> Bool {
-        u.properties.isUppercase || u.properties.isLowercase || u.properties.generalCategory == .titlecaseLetter
+        if u.value < 0x80 { return (u.value | 0x20) >= 0x61 && (u.value | 0x20) <= 0x7A }
+        return u.properties.isUppercase || u.properties.isLowercase || u.properties.generalCategory == .titlecaseLetter
     }
 
     static func upper(_ s: String) -> String { s.uppercased() }
@@ -193,11 +229,7 @@ enum StringOps {
         var out = ""
         var prevCased = false
         for u in s.unicodeScalars {
-            if prevCased {
-                out += String(u).lowercased()
-            } else {
-                out += u.properties.titlecaseMapping
-            }
+            if prevCased { appendLowercased(u, to: &out) } else { appendTitlecased(u, to: &out) }
             prevCased = isCased(u)
         }
         return out
@@ -207,9 +239,30 @@ enum StringOps {
     static func capitalize(_ s: String) -> String {
         var out = ""
         for (i, u) in s.unicodeScalars.enumerated() {
-            out += i == 0 ? u.properties.titlecaseMapping : String(u).lowercased()
+            if i == 0 { appendTitlecased(u, to: &out) } else { appendLowercased(u, to: &out) }
         }
         return out
+    }
+
+    /// One code point lower-cased as Python does (ASCII directly: per-character Strings are slow).
+    @inline(__always)
+    static func appendLowercased(_ u: Unicode.Scalar, to out: inout String) {
+        let v = u.value
+        if v < 0x80 { out.unicodeScalars.append(Unicode.Scalar(UInt8(v >= 0x41 && v <= 0x5A ? v + 32 : v))); return }
+        out += String(u).lowercased()
+    }
+
+    @inline(__always)
+    static func appendUppercased(_ u: Unicode.Scalar, to out: inout String) {
+        let v = u.value
+        if v < 0x80 { out.unicodeScalars.append(Unicode.Scalar(UInt8(v >= 0x61 && v <= 0x7A ? v - 32 : v))); return }
+        out += String(u).uppercased()
+    }
+
+    @inline(__always)
+    static func appendTitlecased(_ u: Unicode.Scalar, to out: inout String) {
+        if u.value < 0x80 { appendUppercased(u, to: &out); return }
+        out += u.properties.titlecaseMapping
     }
 
     static func swapcase(_ s: String) -> String {

@@ -291,6 +291,28 @@ final class JinjaTests: XCTestCase {
         XCTAssertEqual(try render("{% for u in users %}{{ u.name|trim|upper }}{% endfor %}"), "ANNBOB")
     }
 
+    /// Substring search is linear (KMP for needles longer than 8): a 5,001-character needle in a
+    /// million-character string took billions of comparisons (minutes) within the work limit.
+    func testLongNeedleSearchesAreLinearAndExact() throws {
+        let src = "{% set s = 'a' * 1000000 %}{% set n = 'a' * 5000 + 'b' %}" +
+            "{{ s.find(n) }} {{ s.rfind(n) }} {{ s.count(n) }} {{ n in s }} {{ s.replace(n, 'x')|length }} " +
+            "{{ s.split(n)|length }} {{ (s + n).find(n) }} {{ (n + s).rfind(n) }}"
+        XCTAssertEqual(try render(src), "-1 -1 0 False 1000000 1 1000000 0")
+        // Overlapping prefixes, both search directions, bounds; short and long needles agree with Python.
+        XCTAssertEqual(try render("{{ 'aabaabaabaab'.find('aabaabaab', 1) }} {{ 'aabaabaabaab'.rfind('aabaabaab') }}"), "3 3")
+        XCTAssertEqual(try render("{{ 'abababababababab'.count('abababab') }} {{ 'abababababababab'.count('abab') }}"), "2 4")
+        XCTAssertEqual(try render("{{ 'xyzxyzxyzxyzxyz'.find('zxyzxyzxy', 0, 10) }} {{ 'xyzxyzxyzxyzxyz'.rfind('zxyzxyzxy', 0, 12) }}"), "-1 2")
+        XCTAssertEqual(try render("{{ 'abc'.rfind('') }} {{ 'abc'.find('', 1) }} {{ 'abcdefghij'.replace('cdefghijk', '-') }}"), "3 1 abcdefghij")
+    }
+
+    /// `indent` is built in one pass; these are jinja2 3.1's outputs.
+    func testIndentMatchesJinja2() throws {
+        XCTAssertEqual(try render("{{ 'a\\nb\\n\\nc'|indent(2) }}"), "a\n  b\n\n  c")
+        XCTAssertEqual(try render("{{ 'a\\nb\\n\\nc\\n'|indent(2, true, true) }}"), "  a\n  b\n  \n  c\n  ")
+        XCTAssertEqual(try render("{{ 'x\\r\\ny\\rz'|indent(1) }}"), "x\n y\n z")
+        XCTAssertEqual(try render("{{ ''|indent(3, true) }}|{{ '\\n'|indent(2, blank=true) }}|"), "   |\n  |")
+    }
+
     /// Widths, precisions and fill counts are refused before allocating (`'x'.ljust(10**12)` trapped
     /// allocating a terabyte; `'%999999999d' % 1` built a gigabyte first; a width with more digits
     /// than an Int holds overflowed).

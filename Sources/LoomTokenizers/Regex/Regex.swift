@@ -431,6 +431,9 @@ fileprivate struct Matcher {
     var budget: Int
     let visited: VisitedStates?
 
+    static let baseBudget = 1_000_000
+    static let budgetPerCodePoint = 256
+
     init(regex: Regex, text: UnsafeBufferPointer<UInt32>, lower: Int, upper: Int) {
         self.regex = regex
         self.prog = regex.program
@@ -439,8 +442,10 @@ fileprivate struct Matcher {
         self.text = text
         self.lower = max(0, min(lower, text.count))
         self.upper = max(self.lower, min(upper, text.count))
-        // Generous: legitimate pre-tokenizer patterns backtrack a few steps per character.
-        self.budget = 10_000_000 + 2_000 * (self.upper - self.lower)
+        // Legitimate pre-tokenizer patterns (GPT-2, Llama 3, Qwen, the vocab suite, the HF pre-tokenizer
+        // cases) need at most 34 steps per code point (one-character pieces) and about 15 on longer texts;
+        // 256 leaves a wide margin while a runaway pattern stops within about 40 ns × budget.
+        self.budget = Self.baseBudget + Self.budgetPerCodePoint * (self.upper - self.lower)
         self.visited = VisitedStates.make(programCount: regex.programCount, width: self.upper - self.lower + 1)
     }
 
