@@ -40,7 +40,6 @@ struct GenerateCommand: ParsableCommand {
         } else {
             writeOut(Array(prompt.utf8))
             let ctx = try Context(model: model, params: sampling.context)
-        try ctx.setAdapters(try sampling.adapters())
             try ctx.setAdapters(try sampling.adapters())
             r = try Generator.generate(context: ctx, prompt: ids, params: params, onText: stream)
         }

@@ -9,7 +9,8 @@ struct Loom: ParsableCommand {
         abstract: "Loom: an embeddable LLM runtime.",
         version: "0.2.0",   // LOOM_VERSION_* of include/loom.h
         subcommands: [GenerateCommand.self, ChatCommand.self, TokenizeCommand.self, InfoCommand.self, BenchCommand.self, TrainTokenizerCommand.self, QuantizeCommand.self, ConvertCommand.self,
-                      PerplexityCommand.self, EvalMCCommand.self, MetricsCommand.self, ExportCommand.self]
+                      PerplexityCommand.self, EvalMCCommand.self, MetricsCommand.self, ExportCommand.self,
+                      ClassifyCommand.self, RewardCommand.self, IndexCommand.self, AskCommand.self]
     )
 }
 

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # C-side tests of libloom.so: it links like a C library without the Swift toolchain, the bad-input
-# matrix, and the CMake package (install, then build examples/c with find_package(Loom)).
+# matrix, the ABI areas' own tests (abi_*.c), the loom command's ranking subcommands (cli_ranking.sh)
+# and the CMake package (install, then build examples/c with find_package(Loom)).
 set -euo pipefail
 source "$(dirname "$0")/../../scripts/common.sh"
 cd "$LOOM_ROOT"
-LIB="$LOOM_ROOT/.build/release"
+# The SwiftPM scratch path libloom.so and loom-cli were built in (scripts/build.sh: .build; another one
+# with LOOM_SCRATCH_PATH=DIR after `swift build -c release --scratch-path DIR`). CMake below builds there too.
+SCRATCH="${LOOM_SCRATCH_PATH:-$LOOM_ROOT/.build}"
+case "$SCRATCH" in /*) ;; *) SCRATCH="$LOOM_ROOT/$SCRATCH" ;; esac
+LIB="$SCRATCH/release"
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 CFLAGS=(-std=c99 -Wall -Wextra -Werror -pedantic -I include)
 # The SONAME (libloom.so.<ABI major>) beside libloom.so, as scripts/build.sh leaves it.
@@ -52,6 +57,19 @@ echo "-- evaluation and metrics: perplexity, scoring, BLEU, classification (good
 cc "${CFLAGS[@]}" Tests/c/abi_evaluation.c -L "$LIB" -lloom -lm -Wl,-rpath,"$LIB" -o "$work/abi_evaluation"
 "$work/abi_evaluation" "$LOOM_ROOT/Tests/Fixtures/tiny-llama/model.f32.gguf" | tail -n 3
 
+echo "-- ranking: classifiers and reward models against transformers, best-of-n, retrieval index, grounded answers"
+cc "${CFLAGS[@]}" Tests/c/abi_ranking.c -L "$LIB" -lloom -lm -Wl,-rpath,"$LIB" -o "$work/abi_ranking"
+ranking=("$LOOM_ROOT/Tests/Fixtures" "$LOOM_ROOT/Tests/Fixtures/tiny-llama/model.f32.gguf" "$work/scratch")
+if [ -d "$MINILM" ]; then
+    ranking+=("$MINILM")   # retrieval quality: each question's answering document ranks first
+elif [ "${LOOM_REQUIRE_TEST_DATA:-0}" = 1 ]; then
+    echo "FAIL: $MINILM is missing (scripts/fetch-model.sh)"; exit 1
+fi
+"$work/abi_ranking" "${ranking[@]}"
+
+echo "-- the loom command: classify, reward, index build / search, ask"
+Tests/c/cli_ranking.sh "$LIB/loom-cli" "$work/scratch"
+
 echo "-- ABI: exported symbols are exactly the header's functions; SONAME; older and newer params structs"
 cc -E -P -x c include/loom.h | grep -oE '\bloom_[A-Za-z0-9_]+[[:space:]]*\(' | tr -d ' (' | sort -u > "$work/declared.txt"
 nm -D --defined-only "$LIB/libloom.so" | awk '$2 ~ /^[TtWw]$/ {print $3}' | sort -u > "$work/exported.txt"
@@ -74,7 +92,7 @@ leak_check=()  # 200 cancelled loads of the default model: memory and mappings m
 "$work/abi_progress_log" "$LOOM_ROOT/Tests/Fixtures/tiny-llama/model.f32.gguf" "${leak_check[@]}" | tail -n 5
 
 echo "-- CMake: install, then find_package(Loom) from examples/c"
-cmake -S "$LOOM_ROOT" -B "$work/build" -DCMAKE_INSTALL_PREFIX="$work/prefix" >/dev/null
+cmake -S "$LOOM_ROOT" -B "$work/build" -DCMAKE_INSTALL_PREFIX="$work/prefix" -DLOOM_SWIFT_SCRATCH="$SCRATCH" >/dev/null
 cmake --build "$work/build" >/dev/null
 cmake --install "$work/build" >/dev/null
 ls "$work/prefix/lib/libloom.so.0" "$work/prefix/lib/libloom.so.$(sed -nE 's/^project\(Loom VERSION ([0-9.]+).*/\1/p' CMakeLists.txt)" \

@@ -51,7 +51,7 @@ def quantize(input, output, type="q8_0", *, n_threads=0, allow_requantize=False,
 
 
 def convert(hf_dir, output, type="f16"):
-    """Converts an HF llama folder (config.json, tokenizer.json, safetensors) to a GGUF file as llama.cpp's
+    """Converts an HF llama, GPT-2, BERT or T5 folder (config.json, tokenizer.json, safetensors) to a GGUF file as llama.cpp's
     convert_hf_to_gguf.py does (type: f32, f16, bf16 or q8_0). Failures raise loom.LoomError."""
     lib = _native.lib()
     p = lib.loom_convert_default_params()
