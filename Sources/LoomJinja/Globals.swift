@@ -135,15 +135,15 @@ enum Globals {
         tmv.tm_wday = Int32(((days % 7) + 11) % 7)   // 1970-01-01 was a Thursday (4)
         tmv.tm_yday = Int32(days - daysFromCivil(t.year, 1, 1))
         tmv.tm_isdst = -1
-        if fmt.isEmpty { return "" }
-        var size = 256
-        while size <= 1 << 20 {
-            var buf = [CChar](repeating: 0, count: size)
-            let n = Glibc.strftime(&buf, size, fmt, &tmv)
-            if n > 0 { return String(cString: buf) }
-            size *= 4
-        }
-        return ""
+        // C (like Python) stops the format at a NUL. No conversion of the C locale writes more than
+        // 64 bytes, so one buffer of that bound suffices and 0 means empty output (growing a buffer
+        // up to 1 MB on every call made a loop over strftime_now('\0') take seconds; fuzz target).
+        let format = fmt.prefix { $0 != "\0" }
+        if format.isEmpty { return "" }
+        let size = min(format.utf8.count * 64 + 64, JinjaError.maxPadding)
+        var buf = [CChar](repeating: 0, count: size)
+        let n = Glibc.strftime(&buf, size, String(format), &tmv)
+        return n > 0 ? String(cString: buf) : ""
     }
 }
 

@@ -305,6 +305,12 @@ final class JinjaTests: XCTestCase {
         XCTAssertEqual(try render("{{ 'abc'.rfind('') }} {{ 'abc'.find('', 1) }} {{ 'abcdefghij'.replace('cdefghijk', '-') }}"), "3 1 abcdefghij")
     }
 
+    /// strftime_now with a format that C (and Python) cut at a NUL, in a loop: found by the jinja fuzz
+    /// target (every call grew a buffer to 1 MB, over a second in all).
+    func testStrftimeStopsAtNulCheaply() throws {
+        XCTAssertEqual(try render("{% for i in range(2000) %}{{ strftime_now('\\0A-%%%') }}{% endfor %}|{{ strftime_now('x\\0%Y') }}"), "|x")
+    }
+
     /// `indent` is built in one pass; these are jinja2 3.1's outputs.
     func testIndentMatchesJinja2() throws {
         XCTAssertEqual(try render("{{ 'a\\nb\\n\\nc'|indent(2) }}"), "a\n  b\n\n  c")
