@@ -24,7 +24,7 @@ struct JinjaError: Error, CustomStringConvertible {
     /// Widths, precisions and fill counts (ljust / center / zfill, format specs, indent, batch's fill,
     /// tojson's indent) above this are refused before anything is allocated: the result could not be
     /// output anyway (JinjaLimits.maxOutputBytes' default).
-    static let maxPadding = 64 << 20
+    static let maxPadding = 16 << 20
 
     static func checkPadding(_ n: Int, _ what: String) throws {
         if n > maxPadding { throw limit("\(what) \(n) exceeds \(maxPadding)") }

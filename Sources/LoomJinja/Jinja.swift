@@ -97,12 +97,14 @@ public struct JinjaDateTime: Sendable, Equatable {
 
 /// Safety bounds for one render.
 public struct JinjaLimits: Sendable {
-    /// Bytes of text a render may produce, counting text captured by macros and blocks.
-    public var maxOutputBytes = 64 << 20
-    /// Loop iterations over the whole render (about 1.5 µs each at most in release builds: 250,000
-    /// keep a render under half a second; 1,000,000 let a 1.4 KB template of nested loops over
-    /// string literals run 1.5 s, found by the jinja fuzz target).
-    public var maxLoopIterations = 250_000
+    /// Bytes of text a render may produce, counting text captured by macros and blocks (16 MiB: a
+    /// million-token conversation is about 4 MB of text).
+    public var maxOutputBytes = 16 << 20
+    /// Loop iterations over the whole render. Each costs up to about 4 µs in release builds with a
+    /// heavy body (list reprs, several outputs): 100,000 keep a render under half a second; 250,000
+    /// let a 1.6 KB template of nested loops over string literals run 1.07 s and 1,000,000 a lighter
+    /// one 1.5 s (both found by the jinja fuzz target).
+    public var maxLoopIterations = 100_000
     /// Nested macro calls (and recursive loops).
     public var maxCallDepth = 64
     /// Nested evaluation (expressions within statements within macro calls...), which bounds the
