@@ -66,13 +66,13 @@ run() {
         -max_len="$(max_len "$target")" -dict="$FUZZ/loom.dict" -artifact_prefix="$artifacts/" \
         -print_final_stats=1 -close_fd_mask=1 "$@" >"$log" 2>&1 || status=$?
     rm -rf "$scratch"
-    local runs; runs="$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || echo 0)"
+    local runs; runs="$(grep -a -o 'stat::number_of_executed_units: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || echo 0)"
     local elapsed=$((SECONDS - started)); [ "$elapsed" -gt 0 ] || elapsed=1
     if [ "$status" = 0 ]; then
         echo "$target: $runs executions in ${elapsed} s ($((runs / elapsed))/s), no crash, hang or OOM"
     else
         echo "$target: FAILED after $runs executions (status $status), see $log:"
-        grep -E "^==[0-9]+==|ERROR|Fatal error|SUMMARY|Test unit written|timeout|out-of-memory" "$log" | head -20
+        grep -a -E "^==[0-9]+==|ERROR|Fatal error|SUMMARY|Test unit written|timeout|out-of-memory" "$log" | head -20
         return 1
     fi
 }
