@@ -1063,6 +1063,14 @@ loom_status loom_generate_best_of(loom_context *ctx, const loom_token *prompt, s
  * was not scored. */
 loom_status loom_generation_reward(const loom_generation *gen, size_t seq, float *out);
 
+/* P(text_a preferred over text_b) under a reward model (a classification head with one label):
+ * sigma(r_a - r_b), the Bradley-Terry probability reward models are trained with. text_a and text_b are
+ * NUL-terminated UTF-8, tokenized as params says (NULL: defaults), and only read during the call. Writes
+ * the probability to *out. LOOM_ERR_UNSUPPORTED for a model without a one-label head. Thread-safe (the
+ * model is only read). */
+loom_status loom_reward_preference(const loom_model *reward_model, const char *text_a, const char *text_b,
+                                   const loom_classify_params *params, float *out);
+
 /* ---------------------------------------------------------------- retrieval and grounded generation */
 
 /* A small retrieval index: documents (id, text, optional metadata) cut into passages (sentences packed

@@ -158,3 +158,17 @@ public func loom_generation_reward(_ g: OpaquePointer?, _ seq: Int, _ out: Unsaf
         return LOOM_OK
     }
 }
+
+@_cdecl("loom_reward_preference")
+public func loom_reward_preference(_ model: OpaquePointer?, _ textA: UnsafePointer<CChar>?, _ textB: UnsafePointer<CChar>?,
+                                   _ params: UnsafePointer<loom_classify_params>?,
+                                   _ out: UnsafeMutablePointer<Float>?) -> loom_status {
+    guarded("loom_reward_preference") {
+        let (m, _) = try classifierModel(model)
+        let a = try requireString(textA, "text_a"), b = try requireString(textB, "text_b")
+        guard let out else { throw LoomError.invalidArgument("out is NULL") }
+        let settings = try classifySettings(params, defaults: loom_classify_default_params())
+        out.pointee = try m.preferenceProbability(a, over: b, params: settings)
+        return LOOM_OK
+    }
+}

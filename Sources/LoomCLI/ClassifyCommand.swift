@@ -47,12 +47,6 @@ func readTextLines(_ path: String) throws -> [String] {
     return lines
 }
 
-/// Bradley-Terry preference: P(a preferred over b) = sigmoid(r_a - r_b), as the Python package's
-/// `loom.preference_probability` computes it (tanh form: no overflow).
-func preferenceProbability(_ ra: Float, _ rb: Float) -> Double {
-    0.5 * (1 + tanh(0.5 * (Double(ra) - Double(rb))))
-}
-
 /// What is given to `classify` and `reward`.
 struct ClassifyOptions: ParsableArguments {
     @Option(name: [.short, .customLong("model")],
@@ -158,7 +152,7 @@ func runClassification(_ o: ClassifyOptions, rewardOnly: Bool) throws {
         guard o.texts.isEmpty, o.file == nil else { throw ValidationError("--pair takes no other texts") }
         let r = try classify(o.pair)
         let (ra, rb) = (r[0][0], r[1][0])
-        let p = preferenceProbability(ra, rb)
+        let p = Double(LoomModels.preferenceProbability(ra, rb))
         if o.json {
             print("{\"model\": \(jsonQuoted(o.model)), \"a\": {\"text\": \(jsonQuoted(o.pair[0])), \"score\": \(jsonNumber(ra))}, "
                   + "\"b\": {\"text\": \(jsonQuoted(o.pair[1])), \"score\": \(jsonNumber(rb))}, \"preference\": \(jsonNumber(p))}")

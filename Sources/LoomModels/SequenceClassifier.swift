@@ -201,6 +201,14 @@ extension Model {
         return try classify(texts, params: params).map { $0[0] }
     }
 
+    /// P(a preferred over b) under a reward model (Bradley–Terry: σ(r_a − r_b)), the two texts
+    /// scored in one call with `params`.
+    public func preferenceProbability(_ a: String, over b: String, params: ClassifyParams = ClassifyParams()) throws -> Float {
+        let r = try reward([a, b], params: params)
+        guard r.count == 2 else { throw LoomError.format("the reward model returned \(r.count) scores for 2 texts") }
+        return LoomModels.preferenceProbability(r[0], r[1])
+    }
+
     /// Logits of each row of token ids (any lengths ≥ 1; no padding is computed: each row is run alone).
     public func classify(ids rows: [[Int32]], threads: Int = ContextParams.defaultThreads) throws -> [[Float]] {
         let head = try requireClassifier()
@@ -309,4 +317,10 @@ extension Model {
         }
         return out
     }
+}
+
+/// Bradley–Terry preference σ(r_a − r_b): the probability that the text with reward r_a is preferred
+/// over the one with r_b (tanh form, as the Python package computes it: no exp to overflow).
+public func preferenceProbability(_ rewardA: Float, _ rewardB: Float) -> Float {
+    Float(0.5 * (1 + tanh(0.5 * (Double(rewardA) - Double(rewardB)))))
 }

@@ -515,6 +515,26 @@ int main(int argc, char **argv) {
     EXPECT_STATUS("label -1", loom_model_label(rm, -1, label, sizeof label), LOOM_ERR_OUT_OF_RANGE);
     double reward_diff = check_classifier("tiny-llama-reward", rm, reward_cases, n_reward, 1);
 
+    /* ---------------------------------------------------------------- preference probability */
+    {
+        float p = -1.0f, q = -1.0f;
+        CHECK("reward preference", loom_reward_preference(rm, reward_cases[0].text, reward_cases[1].text, NULL, &p) == LOOM_OK);
+        double want = 1.0 / (1.0 + exp(reward_cases[1].values[0] - reward_cases[0].values[0]));
+        printf("loom_reward_preference: P(case 0 over case 1) = %.6f (transformers' scores give %.6f, diff %.3g)\n",
+               p, want, fabs(p - want));
+        CHECK("preference within 1e-4 of transformers' scores", fabs(p - want) <= 1e-4);
+        CHECK("reverse preference", loom_reward_preference(rm, reward_cases[1].text, reward_cases[0].text, NULL, &q) == LOOM_OK
+                                        && fabs((double)p + q - 1) <= 1e-6);
+        CHECK("a text over itself", loom_reward_preference(rm, reward_cases[2].text, reward_cases[2].text, NULL, &q) == LOOM_OK
+                                        && q == 0.5f);
+        EXPECT_STATUS("preference NULL text_a", loom_reward_preference(rm, NULL, reward_cases[1].text, NULL, &p), LOOM_ERR_INVALID_ARGUMENT);
+        EXPECT_STATUS("preference NULL text_b", loom_reward_preference(rm, reward_cases[0].text, NULL, NULL, &p), LOOM_ERR_INVALID_ARGUMENT);
+        EXPECT_STATUS("preference NULL out", loom_reward_preference(rm, "a", "b", NULL, NULL), LOOM_ERR_INVALID_ARGUMENT);
+        EXPECT_STATUS("preference NULL model", loom_reward_preference(NULL, "a", "b", NULL, &p), LOOM_ERR_INVALID_ARGUMENT);
+        EXPECT_STATUS("preference, two-label classifier", loom_reward_preference(clf, "a", "b", NULL, &p), LOOM_ERR_UNSUPPORTED);
+        EXPECT_STATUS("preference, no head", loom_reward_preference(lm, "a", "b", NULL, &p), LOOM_ERR_UNSUPPORTED);
+    }
+
     /* ---------------------------------------------------------------- the BERT classifier */
     CHECK("classifier has two labels", loom_model_n_labels(clf) == 2);
     CHECK("label 1", loom_model_label(clf, 1, label, sizeof label) == 7 && strcmp(label, "LABEL_1") == 0);
