@@ -74,11 +74,28 @@ final class Interpreter {
     }
 
     func render(_ body: [Stmt], context: [String: JinjaValue]) throws -> String {
-        let root = Scope(parent: nil)
+        // Macros (and `caller`, recursive loops) capture the scope they were defined in and are stored
+        // in a scope: a reference cycle that would leak every render defining a macro. Emptying the
+        // scopes still alive at the end breaks every such cycle.
+        defer {
+            for w in scopes { w.scope?.vars.removeAll() }
+            scopes.removeAll()
+        }
+        let root = makeScope(parent: nil)
         root.vars = context
         var out = ""
         _ = try exec(body, root, &out)
         return out
+    }
+
+    /// Scopes of this render, weakly: the ones still alive when it ends are emptied.
+    private struct WeakScope { weak var scope: Scope? }
+    private var scopes: [WeakScope] = []
+
+    func makeScope(parent: Scope?) -> Scope {
+        let s = Scope(parent: parent)
+        scopes.append(WeakScope(scope: s))
+        return s
     }
 
     // MARK: Bounds
@@ -213,7 +230,7 @@ final class Interpreter {
     @inline(never)
     private func execGeneration(_ s: Stmt, _ scope: Scope, _ out: inout String) throws {
         guard case .generation(let body) = s else { fatalError("unreachable") }
-        _ = try exec(body, Scope(parent: scope), &out)
+        _ = try exec(body, makeScope(parent: scope), &out)
     }
 
     @inline(never)
@@ -250,7 +267,7 @@ final class Interpreter {
     private func execAssignBlock(_ s: Stmt, _ scope: Scope) throws {
         guard case .assignBlock(let target, let filter, let body, let line) = s else { fatalError("unreachable") }
         var text = ""
-        _ = try exec(body, Scope(parent: scope), &text)
+        _ = try exec(body, makeScope(parent: scope), &text)
         try withLine(line) {
             var v = JinjaValue.string(text)
             if let f = filter { v = try eval(f, scope, blockBody: v) }
@@ -276,7 +293,7 @@ final class Interpreter {
     private func execFilterBlock(_ s: Stmt, _ scope: Scope, _ out: inout String) throws {
         guard case .filterBlock(let filter, let body, let line) = s else { fatalError("unreachable") }
         var text = ""
-        _ = try exec(body, Scope(parent: scope), &text)
+        _ = try exec(body, makeScope(parent: scope), &text)
         let v = try withLine(line) { try eval(filter, scope, blockBody: .string(text)) }
         try emit(v.str, &out)
     }
@@ -284,7 +301,7 @@ final class Interpreter {
     @inline(never)
     private func execWith(_ s: Stmt, _ scope: Scope, _ out: inout String) throws -> Flow {
         guard case .with(let pairs, let body, let line) = s else { fatalError("unreachable") }
-        let inner = Scope(parent: scope)
+        let inner = makeScope(parent: scope)
         try withLine(line) {
             for (t, e) in pairs { try assign(t, try eval(e, scope), inner) }
         }
@@ -298,14 +315,14 @@ final class Interpreter {
             var kept: [JinjaValue] = []
             for item in items {
                 try tick()
-                let s = Scope(parent: scope)
+                let s = makeScope(parent: scope)
                 try assign(target, item, s)
                 if try eval(f, s).truthy { kept.append(item) }
             }
             items = kept
         }
         if items.isEmpty {
-            _ = try exec(otherwise, Scope(parent: scope), &out)
+            _ = try exec(otherwise, makeScope(parent: scope), &out)
             return
         }
         let loop = LoopObject(items: items, depth: depth)
@@ -324,7 +341,7 @@ final class Interpreter {
         for (i, item) in items.enumerated() {
             try tick()
             loop.index0 = i
-            let iterScope = Scope(parent: scope)
+            let iterScope = makeScope(parent: scope)
             iterScope.vars["loop"] = .object(loop)
             try assign(target, item, iterScope)
             if case .breakLoop = try exec(body, iterScope, &out) { break }
@@ -367,7 +384,7 @@ final class Interpreter {
     private func callMacro(_ def: MacroDef, _ defining: Scope, _ args: Arguments) throws -> JinjaValue {
         try enterCall()
         defer { leaveCall() }
-        let s = Scope(parent: defining)
+        let s = makeScope(parent: defining)
         var kwargs = args.keywords
         func popKeyword(_ name: String) -> JinjaValue? {
             guard let i = kwargs.firstIndex(where: { $0.0 == name }) else { return nil }
