@@ -110,18 +110,7 @@ struct ClassificationCommand: ParsableCommand {
             let rows = try ClassificationMetrics.perClass(t, p, zeroDivision: zd)
             let avgs = try [MetricAverage.micro, .macro, .weighted].map { ($0, try ClassificationMetrics.averaged(t, p, average: $0, zeroDivision: zd)) }
             if json {
-                func q(_ s: String) -> String {
-                    var out = "\""
-                    for c in s.unicodeScalars {
-                        switch c {
-                        case "\"": out += "\\\""
-                        case "\\": out += "\\\\"
-                        case "\n": out += "\\n"
-                        default: if c.value < 0x20 { out += "\\u00" + (c.value < 16 ? "0" : "") + String(c.value, radix: 16) } else { out.unicodeScalars.append(c) }
-                        }
-                    }
-                    return out + "\""
-                }
+                let q = jsonQuoted
                 func n(_ v: Double) -> String { v.isNaN ? "null" : "\(v)" }
                 let classes = rows.map { "{\"label\": \(q($0.label ?? "")), \"precision\": \(n($0.precision)), \"recall\": \(n($0.recall)), \"f1\": \(n($0.f1)), \"support\": \($0.support ?? 0)}" }
                 let averages = avgs.map { "\(q($0.0.name)): {\"precision\": \(n($0.1.precision)), \"recall\": \(n($0.1.recall)), \"f1\": \(n($0.1.f1))}" }

@@ -40,10 +40,7 @@ struct BertConverter: HFArchitectureConverter {
         self.folder = folder
         self.config = config
         model = c
-        tokenizer = try HFTokenizerFile(folder: folder)
-        guard tokenizer.kind == .wordPiece else {
-            throw LoomError.unsupported("convert: BERT models are converted with a WordPiece tokenizer.json (this one is \(tokenizer.kind.rawValue))")
-        }
+        tokenizer = try HFTokenizerFile(folder: folder, architecture: "BERT", kind: .wordPiece, described: "WordPiece")
         vocabSize = config.vocabSize ?? tokenizer.tokens.count
     }
 

@@ -32,10 +32,7 @@ struct GPT2Converter: HFArchitectureConverter {
         model = c
         // transformers' GPT2Config: n_ctx, else n_positions (1024 by default).
         contextLength = config.raw["n_ctx"]?.int ?? config.raw["n_positions"]?.int ?? 1024
-        tokenizer = try HFTokenizerFile(folder: folder)
-        guard tokenizer.kind == .bpe else {
-            throw LoomError.unsupported("convert: GPT-2 models are converted with a byte-level BPE tokenizer.json (this one is \(tokenizer.kind.rawValue))")
-        }
+        tokenizer = try HFTokenizerFile(folder: folder, architecture: "GPT-2", kind: .bpe, described: "byte-level BPE")
         vocabSize = config.vocabSize ?? tokenizer.tokens.count
     }
 

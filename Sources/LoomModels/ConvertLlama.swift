@@ -29,10 +29,7 @@ struct LlamaConverter: HFArchitectureConverter {
         self.hidden = hidden
         self.heads = heads
         self.kvHeads = kvHeads
-        tokenizer = try HFTokenizerFile(folder: folder)
-        guard tokenizer.kind == .bpe else {
-            throw LoomError.unsupported("convert: llama models are converted with a byte-level BPE tokenizer.json (this one is \(tokenizer.kind.rawValue))")
-        }
+        tokenizer = try HFTokenizerFile(folder: folder, architecture: "llama", kind: .bpe, described: "byte-level BPE")
         vocabSize = config.vocabSize ?? tokenizer.tokens.count
     }
 

@@ -37,10 +37,7 @@ struct T5Converter: HFArchitectureConverter {
         self.folder = folder
         self.config = config
         model = c
-        tokenizer = try HFTokenizerFile(folder: folder)
-        guard tokenizer.kind == .unigram else {
-            throw LoomError.unsupported("convert: T5 models are converted with a Unigram tokenizer.json (this one is \(tokenizer.kind.rawValue))")
-        }
+        tokenizer = try HFTokenizerFile(folder: folder, architecture: "T5", kind: .unigram, described: "Unigram")
         vocabSize = config.vocabSize ?? tokenizer.tokens.count
     }
 

@@ -31,6 +31,15 @@ struct HFTokenizerFile {
     /// Ids above this are refused (a vocabulary of 16M tokens is already absurd).
     static let maxID = 1 << 24
 
+    /// The folder's tokenizer.json, which an `architecture` converter needs to be of `kind` (`described`
+    /// in the error otherwise, e.g. "byte-level BPE").
+    init(folder: String, architecture: String, kind expected: Kind, described: String) throws {
+        try self.init(folder: folder)
+        guard kind == expected else {
+            throw LoomError.unsupported("convert: \(architecture) models are converted with a \(described) tokenizer.json (this one is \(kind.rawValue))")
+        }
+    }
+
     init(folder: String) throws {
         let path = folder + "/tokenizer.json"
         guard fileExists(path) else { throw LoomError.unsupported("convert: '\(folder)' has no tokenizer.json") }
